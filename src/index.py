@@ -1,0 +1,16 @@
+"""Function Compute entry point: `index.handler`. Thin on purpose; the work is in snapshot_purge."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from snapshot_purge.app import handle
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "ice-snapshot-purge")
+
+
+def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, context, logger=logger)
