@@ -1,24 +1,31 @@
-"""The adaptive limiter, on a fake clock: pacing, back-off on throttling, recovery."""
+"""The adaptive limiter and the retry policy, on a fake clock: no test sleeps for real.
+
+The server side of the simulation is the emulator's own per-action QPS cap, so the limiter is
+checked against the same throttling that the integration tests and the benchmark meet.
+"""
 
 from __future__ import annotations
 
-from hypothesis import given
+from collections import deque
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapshot_purge.ratelimit import BETA, MIN_RATE, AdaptiveRateLimiter
+from emulator.faults import FaultInjector, Faults
+from snapshot_purge.ratelimit import HOLD, MIN_RATE, PROBE_AFTER_S, AdaptiveRateLimiter
 from snapshot_purge.retry import RetryPolicy, is_retryable
+
+ACTION = "DeleteLiveSnapshotFiles"
 
 
 class FakeTime:
     def __init__(self) -> None:
         self.now = 100.0
-        self.slept: list[float] = []
 
     def clock(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
         self.now += seconds
 
 
@@ -32,21 +39,80 @@ def test_calls_are_spaced_at_the_ceiling() -> None:
     assert abs(time.now - 100.0 - 40 / 20.0) < 1e-9
 
 
-def test_throttling_cuts_the_rate_and_clean_answers_bring_it_back_to_the_ceiling() -> None:
+def run_against_cap(cap: float, ceiling: float, seconds: float, latency_s: float
+                    ) -> tuple[list[tuple[float, bool]], AdaptiveRateLimiter]:
+    """A client with calls always waiting (a pool), calling as fast as its limiter lets it,
+    against a server capped at `cap`/s; each answer arrives `latency_s` after its call.
+    Returns (call time, throttled) per call."""
     time = FakeTime()
-    limiter = AdaptiveRateLimiter(30.0, clock=time.clock, sleep=time.sleep)
+    server = FaultInjector(Faults(qps={ACTION: cap}), clock=time.clock)
+    limiter = AdaptiveRateLimiter(ceiling, clock=time.clock, sleep=time.sleep)
+    calls: list[tuple[float, bool]] = []
+    in_flight: deque[tuple[float, bool]] = deque()
+    end = time.now + seconds
+    while time.now < end:
+        limiter.acquire()
+        while in_flight and in_flight[0][0] <= time.now:
+            _, admitted = in_flight.popleft()
+            limiter.on_success() if admitted else limiter.on_throttled()
+        admitted = server.admit(ACTION)
+        in_flight.append((time.now + latency_s, admitted))
+        calls.append((time.now, not admitted))
+    return calls, limiter
+
+
+@settings(max_examples=12, deadline=None)
+@given(cap=st.integers(5, 100), headroom=st.floats(1.0, 20.0),
+       latency_s=st.sampled_from([0.0, 0.002, 0.05]))
+def test_limiter_settles_within_ten_percent_of_the_cap_with_under_one_percent_throttled(
+    cap: int, headroom: float, latency_s: float
+) -> None:
+    calls, limiter = run_against_cap(cap, cap * headroom, seconds=100.0, latency_s=latency_s)
+
+    settled = [throttled for at, throttled in calls if at > calls[0][0] + 5]
+    accepted = len(settled) - sum(settled)
+    accepted_rate = accepted / (calls[-1][0] - calls[0][0] - 5)
+    assert accepted_rate >= 0.9 * cap
+    assert sum(settled) / len(settled) < 0.01
+    if headroom > 1.1:
+        assert limiter.estimate is not None and limiter.estimate <= cap
+
+
+def test_a_throttling_episode_is_estimated_once_and_the_window_is_waited_out() -> None:
+    time = FakeTime()
+    limiter = AdaptiveRateLimiter(1000.0, clock=time.clock, sleep=time.sleep)
+    for _ in range(30):
+        limiter.acquire()
+        limiter.on_success()
+    first_accepted_at = 100.0
 
     limiter.on_throttled()
-    after_throttle = limiter.rate
-    time.now += 1.0
-    limiter.on_success()
-    partly = limiter.rate
-    time.now += 30.0
-    limiter.on_success()
+    time.now += 0.5
+    limiter.on_throttled()
+    limiter.acquire()
 
-    assert after_throttle == 30.0 * BETA
-    assert after_throttle < partly < 30.0
-    assert limiter.rate == 30.0
+    assert limiter.estimate == 30
+    assert limiter.rate == 30 * HOLD
+    assert time.now >= first_accepted_at + 1.0
+
+
+def test_clean_answers_probe_back_up_to_the_ceiling_after_a_quiet_spell() -> None:
+    time = FakeTime()
+    limiter = AdaptiveRateLimiter(50.0, clock=time.clock, sleep=time.sleep)
+    for _ in range(10):
+        limiter.on_success()
+    limiter.on_throttled()
+    held = limiter.rate
+
+    time.now += PROBE_AFTER_S / 2
+    limiter.on_success()
+    assert limiter.rate == held
+    time.now += PROBE_AFTER_S
+    limiter.on_success()
+    assert held < limiter.rate < 50.0
+    time.now += 10 * PROBE_AFTER_S
+    limiter.on_success()
+    assert limiter.rate == 50.0
 
 
 @given(events=st.lists(st.tuples(st.sampled_from(["ok", "throttled", "call"]),
@@ -61,7 +127,7 @@ def test_rate_stays_between_the_floor_and_the_ceiling(events: list[tuple[str, fl
         time.now += pause
         {"ok": limiter.on_success, "throttled": limiter.on_throttled,
          "call": limiter.acquire}[kind]()
-        assert min(MIN_RATE, ceiling) <= limiter.rate <= ceiling
+        assert min(MIN_RATE, ceiling) * HOLD <= limiter.rate <= ceiling
 
 
 @given(attempt=st.integers(1, 30), retry_after=st.none() | st.floats(0, 20))

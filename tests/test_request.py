@@ -116,7 +116,8 @@ def test_cursor_resumes_exactly_the_slices_it_names() -> None:
     assert work.tasks == (
         SliceTask(Slice(JOB_A, NOW_MS - DAY_MS, NOW_MS - 1000), False, frozenset({"k1"})),
     )
-    assert work.tasks[0].to_json() == entry  # type: ignore[union-attr]
+    (task,) = work.tasks
+    assert isinstance(task, SliceTask) and task.to_json() == entry
 
 
 def test_removed_objects_of_one_job_become_one_listing_that_keeps_the_files() -> None:
@@ -134,7 +135,7 @@ def test_removed_objects_of_one_job_become_one_listing_that_keeps_the_files() ->
     by_job = {t.slice.job_id: t for t in work.tasks if isinstance(t, SliceTask)}
     assert len(work.tasks) == 2
     task_a = by_job[JOB_A]
-    assert task_a.only_objects == {f"snapshots/{JOB_A}/{s}.jpg" for s in stamps}
+    assert task_a.only_objects == frozenset(f"snapshots/{JOB_A}/{s}.jpg" for s in stamps)
     assert task_a.delete_original_file is False
     assert task_a.slice.start_ms <= stamps[0] and stamps[-1] < task_a.slice.end_ms
     assert task_a.slice.end_ms - task_a.slice.start_ms <= 5 * 60_000

@@ -99,7 +99,6 @@ class Reporter:
             "request_id": self.request_id,
             "dry_run": self.dry_run,
             "complete": outcome.complete,
-            "stopped_reason": outcome.stopped_reason,
             "files": files,
             "files_total": sum(files.values()),
             "api_calls": dict(sorted(stats.calls.items())),
@@ -111,5 +110,7 @@ class Reporter:
             "errors": list(outcome.errors[:MAX_ERRORS_IN_SUMMARY]),
             "cursor": [task.to_json() for task in outcome.remaining],
         }
+        if outcome.stopped_reason is not None:
+            summary["stopped_reason"] = outcome.stopped_reason
         self.logger.info(SUMMARY_MESSAGE, extra=summary)
         return summary

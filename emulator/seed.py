@@ -1,0 +1,101 @@
+"""Sample data: snapshot jobs that took a snapshot every `interval_s` seconds for `days` days.
+
+Object keys follow the job's snapshot template, as ICE names them: `SequenceFormat` for each
+snapshot (`{JobId}`, `{Date}`, `{UnixTimestamp}` in milliseconds, `{Sequence}`) and
+`OverwriteFormat` for the one overlay file that each new snapshot overwrites in place.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+from emulator.store import Job, Record, Store
+
+DEFAULT_SEQUENCE_FORMAT = "snapshots/{JobId}/{UnixTimestamp}.jpg"
+DEFAULT_OVERWRITE_FORMAT = "snapshots/{JobId}/overlay.jpg"
+DEFAULT_BUCKET = "snapshot-bucket"
+DEFAULT_OSS_ENDPOINT = "oss-cn-shanghai.aliyuncs.com"
+DAY_MS = 86_400_000
+PLACEHOLDER = re.compile(r"\{(JobId|Date|UnixTimestamp|Sequence)\}")
+
+
+def render_key(template: str, job_id: str, create_timestamp: int, sequence: int) -> str:
+    """An object key from a snapshot template's format, for one snapshot."""
+    moment = datetime.fromtimestamp(create_timestamp / 1000, tz=timezone.utc)
+    values = {
+        "JobId": job_id,
+        "Date": moment.strftime("%Y-%m-%d-%H-%M-%S"),
+        "UnixTimestamp": str(create_timestamp),
+        "Sequence": str(sequence),
+    }
+    return PLACEHOLDER.sub(lambda found: values[found.group(1)], template)
+
+
+def seed(
+    store: Store,
+    *,
+    jobs: list[str] | int,
+    interval_s: int,
+    days: float,
+    end_ms: int | None = None,
+    overlay: bool = True,
+    sequence_format: str = DEFAULT_SEQUENCE_FORMAT,
+    overwrite_format: str = DEFAULT_OVERWRITE_FORMAT,
+    bucket: str = DEFAULT_BUCKET,
+    random_seed: int = 0,
+) -> list[Job]:
+    """Add jobs with a snapshot every `interval_s` seconds over the `days` before `end_ms`.
+
+    Timestamps carry milliseconds, as real ones do. The overlay record, when wanted, has the
+    newest timestamp: each snapshot overwrites it, so it is never older than the last one.
+    """
+    if not 5 <= interval_s <= 3600:
+        raise ValueError(f"interval_s {interval_s}: ICE snapshot intervals are 5..3600 seconds")
+    if "{UnixTimestamp}" not in sequence_format and "{Sequence}" not in sequence_format:
+        raise ValueError("sequence_format needs {UnixTimestamp} or {Sequence}, as ICE requires")
+    rng = random.Random(random_seed)
+    end = int(time.time() * 1000) if end_ms is None else end_ms
+    start = end - int(days * DAY_MS)
+    job_ids = (
+        jobs if isinstance(jobs, list) else [f"{rng.getrandbits(128):032x}" for _ in range(jobs)]
+    )
+    added = []
+    for index, job_id in enumerate(job_ids):
+        job = Job(
+            job_id=job_id,
+            job_name=f"channel-{index + 1}",
+            status="started",
+            template_id=f"{rng.getrandbits(128):032x}",
+            template_name=f"every-{interval_s}s",
+            time_interval=interval_s,
+            create_time_ms=start,
+            bucket=bucket,
+            endpoint=DEFAULT_OSS_ENDPOINT,
+            overwrite_format=overwrite_format,
+            sequence_format=sequence_format,
+        )
+        store.add_job(job)
+        store.add_records(_snapshots(job, start, end, overlay, rng))
+        added.append(job)
+    return added
+
+
+def _snapshots(job: Job, start: int, end: int, overlay: bool, rng: random.Random
+               ) -> Iterator[Record]:
+    step = job.time_interval * 1000
+    stamp = start + rng.randrange(1000)
+    sequence = 0
+    newest = stamp
+    while stamp < end:
+        yield Record(job.job_id, stamp, False, job.bucket,
+                     render_key(job.sequence_format, job.job_id, stamp, sequence))
+        newest = stamp
+        sequence += 1
+        stamp = start + sequence * step + rng.randrange(1000)
+    if overlay:
+        key = render_key(job.overwrite_format, job.job_id, newest, sequence)
+        yield Record(job.job_id, newest + 1, True, job.bucket, key)
