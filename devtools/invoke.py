@@ -29,12 +29,6 @@ from snapshot_purge.app import handle
 from snapshot_purge.errors import PurgeError
 from snapshot_purge.model import Result
 
-DEMO_JOB_IDS = (
-    "a1b2c3d4e5f60718293a4b5c6d7e8f90",
-    "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-    "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
-)
-
 
 def invoke(event: Any, *, env: Mapping[str, str], context: FcContext, log: TextIO,
            show_progress: bool = True) -> dict[str, Any]:
@@ -66,8 +60,7 @@ def seeded_emulator(*, jobs: int, days: float, interval_s: int) -> Iterator[Any]
     from emulator.store import Store
 
     store = Store()
-    seed(store, jobs=list(DEMO_JOB_IDS[:jobs]) if jobs <= len(DEMO_JOB_IDS) else jobs,
-         interval_s=interval_s, days=days)
+    seed(store, jobs=jobs, interval_s=interval_s, days=days)
     with Emulator(store) as emulator:
         yield emulator
 

@@ -20,6 +20,12 @@ DEFAULT_OVERWRITE_FORMAT = "snapshots/{JobId}/overlay.jpg"
 DEFAULT_BUCKET = "snapshot-bucket"
 DEFAULT_OSS_ENDPOINT = "oss-cn-shanghai.aliyuncs.com"
 DAY_MS = 86_400_000
+# The first jobs seeded by count get these ids, the ones the sample events in events/ name.
+SAMPLE_JOB_IDS = (
+    "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+    "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
+)
 PLACEHOLDER = re.compile(r"\{(JobId|Date|UnixTimestamp|Sequence)\}")
 
 
@@ -60,9 +66,10 @@ def seed(
     rng = random.Random(random_seed)
     end = int(time.time() * 1000) if end_ms is None else end_ms
     start = end - int(days * DAY_MS)
-    job_ids = (
-        jobs if isinstance(jobs, list) else [f"{rng.getrandbits(128):032x}" for _ in range(jobs)]
-    )
+    job_ids = jobs if isinstance(jobs, list) else [
+        SAMPLE_JOB_IDS[n] if n < len(SAMPLE_JOB_IDS) else f"{rng.getrandbits(128):032x}"
+        for n in range(jobs)
+    ]
     added = []
     for index, job_id in enumerate(job_ids):
         job = Job(

@@ -123,10 +123,14 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving and close the port; safe before `start()` and when called twice."""
         if self._thread is not None:
+            # shutdown() waits for serve_forever() to return: it would wait forever if that
+            # never ran.
+            self._server.shutdown()
             self._thread.join()
+            self._thread = None
+        self._server.server_close()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -213,6 +217,9 @@ class _IceRequestHandler(BaseHTTPRequestHandler):
     emulator: Emulator
     protocol_version = "HTTP/1.1"
     server_version = "ice-emulator"
+    # The status line and headers go out in one write and the body in another: with Nagle's
+    # algorithm on, the body then waits for the client's delayed ACK, ~40 ms on every call.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()

@@ -256,6 +256,16 @@ class Store:
                 "DELETE FROM objects WHERE bucket = ? AND key = ?", [(bucket, k) for k in keys]
             )
 
+    def count_files(self, job_id: str, start_ms: int, end_ms: int) -> int:
+        """Snapshot files (overlay records aside) of the job with start_ms <= timestamp < end_ms."""
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM records WHERE job_id = ? AND create_timestamp >= ?"
+                " AND create_timestamp < ? AND NOT is_overlay",
+                (job_id, start_ms, end_ms),
+            ).fetchone()
+        return int(count)
+
     def count_records(self) -> int:
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM records").fetchone()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from devtools.invoke import DEMO_JOB_IDS
+from emulator.seed import SAMPLE_JOB_IDS as DEMO_JOB_IDS
 from snapshot_purge.config import DEFAULT_KEY_PATTERN, Settings
 from snapshot_purge.events import parse_event
 from snapshot_purge.keys import KeyPattern

@@ -1,0 +1,1 @@
+"""The benchmark: a timer sweep through the handler against a seeded, rate-capped emulator."""
