@@ -11,9 +11,9 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from devtools.invoke import emulator_context, invoke, seeded_emulator
+from emulator.cli import state_table
 from snapshot_purge.config import Settings
 from snapshot_purge.model import DAY_MS
 
@@ -27,17 +27,8 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def state_table(emulator: Any) -> list[str]:
-    store = emulator.store
-    rows = [f"  {'job':34} {'records':>8} {'objects':>8}  {'oldest (UTC)':19}  {'newest (UTC)':19}"]
-    keys = set(store.object_keys())
-    for job in store.jobs():
-        records = store.records(job.job_id)
-        objects = sum(1 for record in records if record.oss_object in keys)
-        oldest = iso(records[0].create_timestamp) if records else "-"
-        newest = iso(records[-1].create_timestamp) if records else "-"
-        rows.append(f"  {job.job_id:34} {len(records):>8} {objects:>8}  {oldest:19}  {newest:19}")
-    return rows
+def indent(rows: list[str]) -> str:
+    return "\n".join("  " + row for row in "\n".join(rows).splitlines())
 
 
 def main() -> int:
@@ -50,7 +41,7 @@ def main() -> int:
           f"{INTERVAL_S} s, plus one overlay file per job.")
     with seeded_emulator(jobs=JOBS, days=DAYS, interval_s=INTERVAL_S) as emulator:
         print(f"Emulator listening on {emulator.endpoint}\n\nBefore:")
-        print("\n".join(state_table(emulator)))
+        print(indent(state_table(emulator.store.state())))
         env = {
             "ICE_ENDPOINT": emulator.endpoint,
             "SNAPSHOT_JOB_IDS": ",".join(job.job_id for job in emulator.store.jobs()),
@@ -70,7 +61,7 @@ def main() -> int:
             print("  " + line)
         print("  " + lines[-1])
         print("\nAfter:")
-        print("\n".join(state_table(emulator)))
+        print(indent(state_table(emulator.store.state())))
         files = summary["files"]
         print(f"\nPurged {files['OK']} files (records and OSS objects), skipped "
               f"{files['Skipped']} overlay file(s), {files['Failed']} failed; "
