@@ -350,6 +350,9 @@ def test_created_object_drives_rolling_retention_for_its_job_only(harness: Harne
         {"JobId": JOB_A, "RetentionDays": "7"},
         {"JobId": JOB_A, "Retention": 7},
         {"JobId": JOB_A, "StartTime": "2026-11-17T00:00:00Z"},
+        {"Cursor": [{"JobId": JOB_A, "StartTimestamp": NOW_MS - 3 * DAY_MS,
+                     "EndTimestamp": NOW_MS - DAY_MS, "DeleteOriginalFile": False,
+                     "OssObjects": [f"snapshots/{JOB_A}/{NOW_MS - 2 * DAY_MS}.jpg"]}]},
     ],
 )
 def test_bad_input_is_refused_and_every_file_stays(harness: Harness, event: Any) -> None:

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from snapshot_purge.errors import BadRequest
-from snapshot_purge.model import MAX_TIMESTAMPS_PER_DELETE, Trigger
+from snapshot_purge.model import DAY_MS, MAX_TIMESTAMPS_PER_DELETE, Trigger
 
 # 13 digits: epoch milliseconds from 2001-09-09 to 2286-11-20. Ten-digit values are seconds, a
 # common slip that would name a different (nonexistent) file, so they are refused with a hint.
@@ -56,6 +56,11 @@ class CursorSlice(BaseModel):
     def _ordered(self) -> CursorSlice:
         if not 0 <= self.StartTimestamp < self.EndTimestamp:
             raise ValueError("StartTimestamp must be >= 0 and before EndTimestamp")
+        if self.EndTimestamp - self.StartTimestamp > DAY_MS:
+            raise ValueError(
+                "spans more than one day; ListLiveSnapshotFiles lists at most a day at a time"
+                " (pass the cursor back as the summary returned it)"
+            )
         return self
 
 
