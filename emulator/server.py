@@ -32,6 +32,9 @@ LOOPBACK = "127.0.0.1"
 DROPPED = "ConnectionDropped"
 ADMIN_PREFIX = "/_emulator/"
 RECENT_REQUESTS = 64
+# How often the serving thread looks for a stop request: stop() waits up to this long (the
+# default, 0.5 s, made every emulator's stop cost half a second).
+STOP_POLL_S = 0.02
 
 SERVER_ERRORS = {
     Fate.INTERNAL_ERROR: ServiceError(
@@ -89,6 +92,7 @@ class Emulator:
         self._injector = FaultInjector(faults or Faults())
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
         self.recent: deque[RawRequest] = deque(maxlen=RECENT_REQUESTS)
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
@@ -117,13 +121,17 @@ class Emulator:
 
     def start(self) -> Emulator:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ice-emulator", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL_S},
+            name="ice-emulator", daemon=True,
         )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the port; safe before `start()` and when called twice."""
+        """Stop serving, close the port and the clients' open (keep-alive) connections.
+
+        Safe before `start()` and when called twice.
+        """
         if self._thread is not None:
             # shutdown() waits for serve_forever() to return: it would wait forever if that
             # never ran.
@@ -131,6 +139,21 @@ class Emulator:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        # Closing the listening socket leaves established connections to their threads, which
+        # would go on answering a client that keeps its connection alive.
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def _opened(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(connection)
+
+    def _closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(connection)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -220,6 +243,16 @@ class _IceRequestHandler(BaseHTTPRequestHandler):
     # The status line and headers go out in one write and the body in another: with Nagle's
     # algorithm on, the body then waits for the client's delayed ACK, ~40 ms on every call.
     disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.emulator._opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.emulator._closed(self.connection)
 
     def do_GET(self) -> None:
         self._serve()
