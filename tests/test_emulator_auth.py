@@ -77,7 +77,8 @@ def test_wrong_secret_is_signature_does_not_match(rig: Rig) -> None:
 
 
 def test_unknown_access_key_id_is_not_found(rig: Rig) -> None:
-    unknown = replace(rig.emulator.credentials, access_key_id="LTAI5tUnknownKeyId0000")
+    unknown = replace(rig.emulator.credentials,
+                      access_key_id=AccessKey.generate().access_key_id)
     assert delete_as(rig, unknown) == ("InvalidAccessKeyId.NotFound", 404)
 
 
