@@ -72,7 +72,8 @@ class Emulator:
     """A local ICE endpoint. Use as a context manager, or `start()` / `stop()`.
 
     `credentials` is the one identity accepted (fresh random keys by default; an STS-style key
-    with a token when `sts=True`). `clock` is the service's now, for default time windows.
+    with a token when `sts=True`). `clock` is the service's now, for default time windows;
+    `fault_clock` the monotonic time that QPS windows are counted in (tests pass a fake one).
     """
 
     def __init__(
@@ -85,11 +86,13 @@ class Emulator:
         host: str = LOOPBACK,
         port: int = 0,
         clock: Callable[[], float] = time.time,
+        fault_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store or Store()
         self.service = IceService(self.store, clock)
         self._verifier = Verifier(credentials or AccessKey.generate(sts=sts))
-        self._injector = FaultInjector(faults or Faults())
+        self._fault_clock = fault_clock
+        self._injector = FaultInjector(faults or Faults(), fault_clock)
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
@@ -112,7 +115,7 @@ class Emulator:
 
     @faults.setter
     def faults(self, faults: Faults) -> None:
-        self._injector = FaultInjector(faults)
+        self._injector = FaultInjector(faults, self._fault_clock)
 
     @property
     def endpoint(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,9 +122,11 @@ class Rig:
 
 @contextmanager
 def running(store: Store, *, faults: Faults | None = None, sts: bool = False,
-            read_timeout_ms: int = 5000) -> Iterator[Rig]:
+            read_timeout_ms: int = 5000,
+            fault_clock: Callable[[], float] = time.monotonic) -> Iterator[Rig]:
     """An emulator over `store` whose clock stands at NOW, and an SDK client for it."""
-    with Emulator(store, faults=faults, sts=sts, clock=lambda: NOW_S) as emulator:
+    with Emulator(store, faults=faults, sts=sts, clock=lambda: NOW_S,
+                  fault_clock=fault_clock) as emulator:
         yield Rig(emulator, sdk_client(emulator, read_timeout_ms=read_timeout_ms))
 
 
