@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from devtools.invoke import emulator_context, invoke, seeded_emulator
-from emulator.cli import state_table
+from emulator.cli import state_table, utc_time
 from snapshot_purge.config import Settings
 from snapshot_purge.model import DAY_MS
 
@@ -21,10 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMER_EVENT = ROOT / "events" / "timer.json"
 LOG_FILE = ROOT / "build" / "demo-log.jsonl"
 JOBS, DAYS, INTERVAL_S = 3, 10, 300
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def indent(rows: list[str]) -> str:
@@ -49,8 +44,8 @@ def main() -> int:
         now_ms = int(time.time() * 1000)
         print(f"\nRunning {TIMER_EVENT.relative_to(ROOT)} through index.handler: "
               f"RetentionDays={retention}, LookbackDays={lookback} -> files created between "
-              f"{iso(now_ms - int((retention + lookback) * DAY_MS))} and "
-              f"{iso(now_ms - int(retention * DAY_MS))} are due.")
+              f"{utc_time(now_ms - int((retention + lookback) * DAY_MS))} and "
+              f"{utc_time(now_ms - int(retention * DAY_MS))} are due.")
         LOG_FILE.parent.mkdir(exist_ok=True)
         with LOG_FILE.open("w") as log:
             summary = invoke(event, env=env, context=emulator_context(emulator, 900), log=log)

@@ -142,7 +142,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _iso(ms: int | None) -> str:
+def utc_time(ms: int | None) -> str:
     if ms is None:
         return "-"
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
@@ -151,8 +151,8 @@ def _iso(ms: int | None) -> str:
 def state_table(state: StoreState) -> list[str]:
     rows = [f"{'job':34} {'records':>9} {'overlay':>7}  {'oldest (UTC)':19}  {'newest (UTC)':19}"]
     rows += [
-        f"{job.job_id:34} {job.records:>9,} {job.overlay_records:>7}  {_iso(job.oldest_ms):19}"
-        f"  {_iso(job.newest_ms):19}"
+        f"{job.job_id:34} {job.records:>9,} {job.overlay_records:>7}  {utc_time(job.oldest_ms):19}"
+        f"  {utc_time(job.newest_ms):19}"
         for job in state.jobs
     ]
     rows.append(f"\nOSS objects: {state.objects:,}")
