@@ -47,6 +47,8 @@ from snapshot_purge.plan import sweep_tasks
 ROOT = Path(__file__).resolve().parents[1]
 LIST, DELETE = "ListLiveSnapshotFiles", "DeleteLiveSnapshotFiles"
 SDK_MODULE = "alibabacloud_ice20201109.client"
+# What `dev.py` gives the programs it runs: the function's code and the dev tools importable.
+PYTHON_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
 RETENTION_DAYS = 1 / 24  # everything but the newest hour is due
 GOALS = {"call_efficiency_min": 0.98, "wall_vs_bound_max": 1.15, "peak_rss_mb_max": 200,
          "import_overhead_ms_max": 60}
@@ -74,9 +76,8 @@ def emulator_process(db: Path, workload: Workload) -> Iterator[tuple[str, Access
     """`dev.py emulator serve` on the database, in its own process; endpoint and credentials."""
     command = [sys.executable, "-m", "emulator", "serve", "--db", str(db),
                "--latency-ms", str(workload.latency_ms), "--qps", str(workload.qps)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               env=env, cwd=ROOT, text=True)
+                               env=PYTHON_ENV, cwd=ROOT, text=True)
     try:
         assert process.stdout is not None
         started = json.loads(process.stdout.readline())
@@ -96,14 +97,13 @@ def server_calls(endpoint: str) -> dict[str, dict[str, int]]:
 def import_ms(modules: tuple[str, ...], repeats: int) -> dict[str, float]:
     """Median time to import each module in a fresh interpreter (a cold start's import cost),
     the modules taken in turn so that a change in the machine's load falls on all alike."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     samples: dict[str, list[float]] = {module: [] for module in modules}
     for _ in range(repeats):
         for module in modules:
             code = (f"import time; t = time.perf_counter(); import {module}; "
                     "print((time.perf_counter() - t) * 1000)")
             answer = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                    text=True, check=True, env=env)
+                                    text=True, check=True, env=PYTHON_ENV)
             samples[module].append(float(answer.stdout))
     return {module: statistics.median(times) for module, times in samples.items()}
 
