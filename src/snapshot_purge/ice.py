@@ -163,7 +163,7 @@ class IceApi:
         config = build_config(settings, credentials)
         return cls(
             lambda: Client(config),
-            limiters=ActionLimiters(settings.max_qps),
+            limiters=ActionLimiters(settings.max_qps or 20.0),
             retry=RetryPolicy(max_attempts=settings.max_attempts),
             deadline=deadline,
             sleep=retry_sleep,
