@@ -20,9 +20,17 @@ from alibabacloud_tea_openapi.utils_models import Config
 
 from emulator.signing import AccessKey
 from snapshot_purge.ice import iso_seconds
-from snapshot_purge.model import Slice
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One job's listing window of at most a day: what a plain loop lists in one go."""
+
+    job_id: str
+    start_ms: int
+    end_ms: int
 
 
 @dataclass
@@ -32,7 +40,7 @@ class LoopStats:
     deleted: int = 0
 
 
-def sequential_sweep(endpoint: str, key: AccessKey, slices: list[Slice]) -> LoopStats:
+def sequential_sweep(endpoint: str, key: AccessKey, slices: list[Window]) -> LoopStats:
     client = Client(Config(endpoint=endpoint, protocol="http", region_id="cn-shanghai",
                            access_key_id=key.access_key_id,
                            access_key_secret=key.access_key_secret))

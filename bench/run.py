@@ -34,15 +34,15 @@ from typing import Any, TextIO
 
 from aws_lambda_powertools import Logger
 
-from bench.baseline import sequential_sweep
+from bench.baseline import Window, sequential_sweep
 from devtools.fc_context import FcContext, FcCredentials, FcFunction
 from devtools.progress import TerminalProgress
 from emulator.seed import seed
 from emulator.signing import AccessKey
 from emulator.store import Store
 from snapshot_purge.app import handle
-from snapshot_purge.model import DAY_MS, MAX_FILES_PER_PAGE, MAX_TIMESTAMPS_PER_DELETE, Slice
-from snapshot_purge.plan import sweep_tasks
+from snapshot_purge.model import DAY_MS, MAX_FILES_PER_PAGE, MAX_TIMESTAMPS_PER_DELETE
+from snapshot_purge.plan import day_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 LIST, DELETE = "ListLiveSnapshotFiles", "DeleteLiveSnapshotFiles"
@@ -64,11 +64,11 @@ class Workload:
     now_ms: int
 
     @property
-    def slices(self) -> list[Slice]:
+    def slices(self) -> list[Window]:
         cutoff = self.now_ms - int(RETENTION_DAYS * DAY_MS)
         job_ids = [f"bench-job-{n:04d}" for n in range(self.jobs)]
-        return [task.slice for task in sweep_tasks(job_ids, cutoff - int(self.days * DAY_MS),
-                                                   cutoff, delete_original_file=True)]
+        span = (cutoff - int(self.days * DAY_MS), cutoff)
+        return [Window(job_id, *window) for job_id in job_ids for window in day_windows(span)]
 
 
 @contextmanager
@@ -108,7 +108,7 @@ def import_ms(modules: tuple[str, ...], repeats: int) -> dict[str, float]:
     return {module: statistics.median(times) for module, times in samples.items()}
 
 
-def minimum_calls(store: Store, slices: list[Slice]) -> tuple[int, dict[str, int]]:
+def minimum_calls(store: Store, slices: list[Window]) -> tuple[int, dict[str, int]]:
     """Files due, and the fewest calls that can list and delete them: per job-day slice,
     ceil(files/100) list pages (at least one) and ceil(files/200) deletes."""
     due = 0
@@ -121,7 +121,7 @@ def minimum_calls(store: Store, slices: list[Slice]) -> tuple[int, dict[str, int
     return due, calls
 
 
-def left_due(db: Path, slices: list[Slice]) -> int:
+def left_due(db: Path, slices: list[Window]) -> int:
     store = Store(db)
     try:
         return sum(store.count_files(s.job_id, s.start_ms, s.end_ms) for s in slices)

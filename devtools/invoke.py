@@ -15,8 +15,8 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -27,29 +27,20 @@ from devtools.fc_context import FcContext, FcCredentials, FcFunction
 from devtools.progress import TerminalProgress
 from snapshot_purge.app import handle
 from snapshot_purge.errors import PurgeError
-from snapshot_purge.model import Result
 
 
 def invoke(event: Any, *, env: Mapping[str, str], context: FcContext, log: TextIO,
-           show_progress: bool = True) -> dict[str, Any]:
+           show_progress: bool = True, wall_clock: Callable[[], float] = time.time
+           ) -> dict[str, Any]:
     """Run the handler once; the summary it returns."""
     logger = Logger(service=env.get("POWERTOOLS_SERVICE_NAME") or "ice-snapshot-purge",
                     stream=log)
     progress = TerminalProgress()
-    counts: Counter[Result] = Counter()
-    throttled = 0
-
-    def track(snapshot: Counter[Result], throttled_so_far: int) -> None:
-        nonlocal counts, throttled
-        counts, throttled = snapshot, throttled_so_far
-        progress(snapshot, throttled_so_far)
-
     try:
-        return handle(event, context, logger=logger, env=env,
-                      progress=track if show_progress and progress.enabled else None)
+        return handle(event, context, logger=logger, env=env, wall_clock=wall_clock,
+                      progress=progress if show_progress and progress.enabled else None)
     finally:
-        if show_progress:
-            progress.finish(counts, throttled)
+        progress.close()
 
 
 @contextmanager

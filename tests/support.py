@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +74,8 @@ class Harness:
         )
         self.env: dict[str, str] = {"ICE_ENDPOINT": emulator.endpoint, "ICE_MAX_QPS": "500"}
 
-    def invoke(self, event: Any, *, context: Any = None, **env: str) -> dict[str, Any]:
+    def invoke(self, event: Any, *, context: Any = None, monotonic: Any = None, **env: str
+               ) -> dict[str, Any]:
         from snapshot_purge.app import handle
 
         return handle(
@@ -81,6 +84,7 @@ class Harness:
             logger=self.logs.logger,
             env={**self.env, **env},
             wall_clock=lambda: self.now_ms / 1000,
+            monotonic=monotonic or time.monotonic,
             retry_sleep=lambda seconds: None,
         )
 
@@ -89,3 +93,18 @@ class Harness:
 
     def objects(self) -> set[str]:
         return set(self.emulator.store.object_keys())
+
+
+class TickingClock:
+    """A monotonic clock that moves `tick` seconds each time it is read: a run's deadline then
+    falls after a fixed number of calls, however fast the machine is."""
+
+    def __init__(self, tick: float) -> None:
+        self.tick = tick
+        self.now = 1000.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self.now += self.tick
+            return self.now

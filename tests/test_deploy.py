@@ -23,8 +23,8 @@ from emulator.seed import SAMPLE_JOB_IDS as DEMO_JOB_IDS
 from snapshot_purge.config import DEFAULT_KEY_PATTERN, Settings
 from snapshot_purge.events import parse_event
 from snapshot_purge.keys import KeyPattern
-from snapshot_purge.model import ExplicitTask, Task, Trigger
-from snapshot_purge.request import build_work
+from snapshot_purge.model import Trigger
+from snapshot_purge.request import RunPlan, build_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EVENTS = ROOT / "events"
@@ -214,8 +214,12 @@ def timer_event(payload: str) -> dict[str, Any]:
     }
 
 
-def task_job_id(task: Task) -> str:
-    return task.job_id if isinstance(task, ExplicitTask) else task.slice.job_id
+def planned_job_ids(plan: RunPlan) -> set[str]:
+    """The jobs a plan names; None when it sweeps every job of the region."""
+    named = {work.job_id for work in plan.jobs}
+    if plan.pending is not None and plan.pending.selection.job_ids is not None:
+        named |= set(plan.pending.selection.job_ids)
+    return named
 
 
 def test_template_and_s_yaml_describe_the_same_function() -> None:
@@ -284,13 +288,13 @@ def test_timer_payload_is_a_sweep_of_the_configured_jobs(descriptor: str) -> Non
     settings = Settings.from_env(deployed.environment)
 
     parsed = parse_event(json.dumps(timer_event(deployed.timer.payload)).encode())
-    work = build_work(parsed, settings, SAMPLE_NOW_MS)
+    plan = build_plan(parsed, settings, SAMPLE_NOW_MS)
 
     assert parsed.trigger is Trigger.TIMER
     assert parsed.request.RetentionDays is not None
     assert parsed.request.LookbackDays is not None
     assert deployed.timer.enabled
-    assert {task_job_id(task) for task in work.tasks} == set(settings.job_ids)
+    assert planned_job_ids(plan) == set(settings.job_ids)
 
 
 def test_sample_timer_event_carries_the_deployed_payload() -> None:
@@ -343,13 +347,13 @@ def test_every_sample_event_has_an_expected_trigger() -> None:
 @pytest.mark.parametrize(("name", "trigger"), sorted(SAMPLE_TRIGGERS.items()))
 def test_sample_event_becomes_work_on_the_demo_jobs(name: str, trigger: Trigger) -> None:
     parsed = parse_event((SAMPLE_EVENTS / name).read_bytes())
-    work = build_work(parsed, Settings(job_ids=DEMO_JOB_IDS), SAMPLE_NOW_MS)
+    plan = build_plan(parsed, Settings(job_ids=DEMO_JOB_IDS), SAMPLE_NOW_MS)
 
     assert parsed.trigger is trigger
-    assert work.tasks
-    assert not work.ignored_objects
+    assert plan.jobs or plan.pending
+    assert not plan.ignored_objects
     # `dev.py invoke <sample> --emulator` seeds the demo jobs: the samples must name those.
-    assert {task_job_id(task) for task in work.tasks} <= set(DEMO_JOB_IDS)
+    assert planned_job_ids(plan) <= set(DEMO_JOB_IDS)
 
 
 @pytest.mark.parametrize(("name", "event_name"), sorted(SAMPLE_OSS_EVENT_NAMES.items()))

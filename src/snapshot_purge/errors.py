@@ -31,6 +31,7 @@ class ApiFailure(PurgeError):
         status: int | None = None,
         request_id: str | None = None,
         hint: str = "",
+        job_id: str | None = None,
     ) -> None:
         where = ", ".join(
             part
@@ -46,6 +47,7 @@ class ApiFailure(PurgeError):
         self.code = code
         self.status = status
         self.request_id = request_id
+        self.job_id = job_id
 
 
 class JobNotFound(ApiFailure):
@@ -53,7 +55,8 @@ class JobNotFound(ApiFailure):
 
 
 class PermissionDenied(ApiFailure):
-    """The function's identity may not do this: the whole run stops."""
+    """The function's identity may not do this, or has no usable credentials: the whole run
+    stops at once, and nothing about it is retried."""
 
 
 class DeadlineReached(PurgeError):

@@ -1,18 +1,24 @@
-"""Runs the work: delete executors (the real one and the dry run) and the runner over tasks.
+"""Runs a plan's jobs: a listing stage and a delete stage, fed by one scheduler.
 
-The runner streams: a worker holds one page and one batch at a time, so memory is bounded by the
-pool size, not by the number of files. With a `MaxFiles` limit it first lists everything (memory
-bounded by the limit) and refuses the whole run, before any delete, when more files are due.
+One thread schedules and owns every piece of state; pool threads only make calls. Listing never
+waits for deleting: a full batch of 200 goes to the delete stage while its window is still being
+listed. Batches fill across all the windows of a job, so a job takes ceil(due / 200) deletes
+however its time range is split. When there are fewer windows than workers, a large window is
+split in two at its middle, as long as each half still holds enough pages that the extra partial
+page costs under 2% of the listing. Memory is bounded: listing pauses while too many files wait
+for deletion, and jobs are taken one after another, in order.
+
+A stop (deadline, permission denied) lets the calls under way finish, then works out exactly what
+is left of each job: the cursor resumes there with no file skipped and none done twice.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from snapshot_purge.errors import (
     ApiFailure,
@@ -21,188 +27,104 @@ from snapshot_purge.errors import (
     JobNotFound,
     PermissionDenied,
 )
-from snapshot_purge.ice import DeleteAnswer
+from snapshot_purge.executors import DeleteExecutor
 from snapshot_purge.model import (
+    MAX_FILES_PER_PAGE,
     MAX_TIMESTAMPS_PER_DELETE,
-    ExplicitTask,
+    SECOND_MS,
     FileOutcome,
     FilePage,
+    JobWork,
+    Range,
     Result,
-    Slice,
-    SliceTask,
     SnapshotFile,
-    Task,
 )
-from snapshot_purge.plan import Lister, batched, floor_second, iter_pages
-from snapshot_purge.report import Reporter, RunOutcome
+from snapshot_purge.plan import WindowPaging, day_windows, merge_ranges
+from snapshot_purge.report import Reporter
+
+# A split adds at most one partial page: halves of at least this many pages keep it under 2%.
+MIN_PAGES_PER_SPLIT_HALF = 60
+# Files listed but not yet deleted, per worker, before listing waits for the delete stage.
+PENDING_FILES_PER_WORKER = 3 * MAX_TIMESTAMPS_PER_DELETE
+
+DEADLINE_REASON = "deadline: stopped before the function timeout; what is left is in `cursor`"
 
 
-class DeleteExecutor(Protocol):
-    def delete(
-        self, job_id: str, files: list[SnapshotFile], delete_original_file: bool
-    ) -> list[FileOutcome]: ...
+class Lister(Protocol):
+    def list_files(self, job_id: str, start_ms: int, end_ms: int, limit: int) -> FilePage: ...
 
 
-class DryRunExecutor:
-    """Reports what would be deleted; makes no delete call."""
-
-    def delete(
-        self, job_id: str, files: list[SnapshotFile], delete_original_file: bool
-    ) -> list[FileOutcome]:
-        return [FileOutcome(file, Result.DRY_RUN, delete_original_file) for file in files]
+class _Stopped(Exception):
+    """The run stopped before this call was made."""
 
 
-class DeletingApi(Protocol):
-    def delete_files(
-        self, job_id: str, timestamps: list[int], delete_original_file: bool
-    ) -> DeleteAnswer: ...
+class _Unit:
+    """One window of one job, being listed page by page."""
+
+    __slots__ = ("busy", "failed", "job", "paging")
+
+    def __init__(self, job: _Job, paging: WindowPaging) -> None:
+        self.job = job
+        self.paging = paging
+        self.busy = False
+        self.failed = False
+
+    @property
+    def ready(self) -> bool:
+        return not (self.busy or self.failed or self.paging.done)
+
+
+Entry = tuple[SnapshotFile, "_Unit | None"]
 
 
 @dataclass
-class ApiDeleteExecutor:
-    """Deletes through ICE and maps every answer to per-file results.
+class _Job:
+    work: JobWork
+    windows: deque[Range]
+    units: list[_Unit] = field(default_factory=list)
+    buffer: list[Entry] = field(default_factory=list)
+    unsent: list[Entry] = field(default_factory=list)  # batches that a stop kept from running
+    batches_out: int = 0
+    matched: set[str] = field(default_factory=set)
+    last_request_id: str | None = None
+    dropped: bool = False
 
-    `OverlayNotSupported` fails a whole request: the batch is split in halves until the overlay
-    file is alone, so every other file is still deleted. `JobNotFound`, `PermissionDenied` and
-    `DeadlineReached` go up to the runner, which knows what they mean for the rest of the run.
-    """
+    def next_window(self) -> _Unit:
+        return self.add_unit(WindowPaging(self.windows.popleft()))
 
-    api: DeletingApi
+    def add_unit(self, paging: WindowPaging) -> _Unit:
+        unit = _Unit(self, paging)
+        self.units.append(unit)
+        return unit
 
-    def delete(
-        self, job_id: str, files: list[SnapshotFile], delete_original_file: bool
-    ) -> list[FileOutcome]:
-        try:
-            answer = self.api.delete_files(
-                job_id, [file.create_timestamp for file in files], delete_original_file
-            )
-        except (JobNotFound, PermissionDenied):
-            raise
-        except ApiFailure as failure:
-            return self._whole_request_failed(job_id, files, delete_original_file, failure)
-        gone_reason = "AlreadyGoneAfterRetry" if answer.retried_after_lost_answer else None
-        outcomes = []
-        for file in files:
-            result = answer.results.get(file.create_timestamp)
-            if result == "OK":
-                outcomes.append(
-                    FileOutcome(file, Result.OK, delete_original_file, None, answer.request_id)
-                )
-            elif result == "NotFound":
-                outcomes.append(
-                    FileOutcome(
-                        file, Result.NOT_FOUND, delete_original_file, gone_reason, answer.request_id
-                    )
-                )
-            else:
-                outcomes.append(
-                    FileOutcome(
-                        file,
-                        Result.FAILED,
-                        delete_original_file,
-                        result or "NoResultForFile",
-                        answer.request_id,
-                    )
-                )
-        return outcomes
+    @property
+    def listing_done(self) -> bool:
+        return not self.windows and not any(u.busy or u.ready for u in self.units)
 
-    def _whole_request_failed(
-        self,
-        job_id: str,
-        files: list[SnapshotFile],
-        delete_original_file: bool,
-        failure: ApiFailure,
-    ) -> list[FileOutcome]:
-        if failure.code == "NoValidSnapshot":
-            return [
-                FileOutcome(
-                    file, Result.NOT_FOUND, delete_original_file, failure.code, failure.request_id
-                )
-                for file in files
-            ]
-        if failure.code == "OverlayNotSupported":
-            if len(files) == 1:
-                return [
-                    FileOutcome(
-                        files[0],
-                        Result.SKIPPED,
-                        delete_original_file,
-                        failure.code,
-                        failure.request_id,
-                    )
-                ]
-            middle = len(files) // 2
-            return self.delete(job_id, files[:middle], delete_original_file) + self.delete(
-                job_id, files[middle:], delete_original_file
-            )
-        return [
-            FileOutcome(file, Result.FAILED, delete_original_file, failure.code, failure.request_id)
-            for file in files
-        ]
-
-
-DEADLINE_REASON = (
-    "deadline: stopped before the function timeout; re-invoke with the cursor (or"
-    " let the next timer run catch up)"
-)
-
-
-class _Stop(Exception):
-    """Another worker stopped the run (permission denied, deadline): leave the rest undone."""
-
-
-@dataclass
-class _RunState:
-    """What workers share; every mutation under the lock."""
-
-    stop_reason: str | None = None
-    permission_error: PermissionDenied | None = None
-    missing_jobs: set[str] = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)
-    matched_objects: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def stop(self, reason: str, error: PermissionDenied | None = None) -> None:
-        with self.lock:
-            if self.stop_reason is None:
-                self.stop_reason = reason
-            self.permission_error = self.permission_error or error
-
-    def stopped(self) -> bool:
-        return self.stop_reason is not None
-
-    def job_missing(self, job_id: str) -> bool:
-        with self.lock:
-            return job_id in self.missing_jobs
-
-    def add_error(self, message: str) -> None:
-        with self.lock:
-            if message not in self.errors:
-                self.errors.append(message)
-
-
-class _GuardedLister:
-    """Checks before every listing call that the run and the job go on; keeps RequestIds."""
-
-    def __init__(self, lister: Lister, state: _RunState) -> None:
-        self._lister = lister
-        self._state = state
-        self.last_request_id: dict[str, str] = {}
-
-    def list_files(self, job_id: str, start_ms: int, end_ms: int, limit: int) -> FilePage:
-        if self._state.stopped() or self._state.job_missing(job_id):
-            raise _Stop
-        page = self._lister.list_files(job_id, start_ms, end_ms, limit)
-        self.last_request_id[job_id] = page.request_id
-        return page
+    @property
+    def finished(self) -> bool:
+        return self.dropped or (self.listing_done and not self.buffer and not self.batches_out)
 
 
 @dataclass(frozen=True)
-class TaskDone:
-    """A task's end: `remaining` is the part to resume, None when nothing is left of it."""
+class _Batch:
+    job: _Job
+    entries: list[Entry]
 
-    task: Task
-    remaining: SliceTask | None = None
+
+@dataclass(frozen=True)
+class RunResult:
+    """`leftover`: what is left of the jobs the run took; `taken`: how many jobs it took, in the
+    order given (the rest were not started)."""
+
+    stopped_reason: str | None
+    permission_error: PermissionDenied | None
+    leftover: tuple[JobWork, ...]
+    taken: int
+    failed_windows: int
+    errors: tuple[str, ...]
+    jobs_not_found: tuple[str, ...]
+    due: int
 
 
 class Runner:
@@ -215,213 +137,347 @@ class Runner:
         concurrency: int,
         object_timestamps: Callable[[str], int | None] = lambda key: None,
     ) -> None:
-        self._state = _RunState()
-        self._lister = _GuardedLister(lister, self._state)
+        self._lister = lister
         self._executor = executor
         self._reporter = reporter
         self._concurrency = concurrency
         self._object_timestamps = object_timestamps
-        self._listed_files: dict[tuple[str, int], SnapshotFile] = {}
 
-    @property
-    def permission_error(self) -> PermissionDenied | None:
-        return self._state.permission_error
-
-    def run(self, tasks: tuple[Task, ...], max_files: int | None) -> RunOutcome:
-        original = tasks
-        if max_files is not None:
-            tasks = self._within_limit(tasks, max_files)
-        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="purge") as pool:
-            done = list(pool.map(self._run_task, tasks))
-        self._report_objects_without_records(original, done)
-        remaining = tuple(item.remaining for item in done if item.remaining is not None)
-        state = self._state
-        reason = state.stop_reason or (
-            f"{len(remaining)} slice(s) could not be listed; re-invoke with the cursor"
-            if remaining
-            else None
-        )
-        return RunOutcome(
-            complete=not remaining and state.stop_reason is None,
-            stopped_reason=reason,
-            remaining=remaining,
-            errors=tuple(state.errors),
-            jobs_not_found=tuple(sorted(state.missing_jobs)),
-        )
-
-    def _within_limit(self, tasks: tuple[Task, ...], max_files: int) -> tuple[Task, ...]:
-        """List everything first; refuse before any delete when more than `max_files` are due.
-
-        The listed files become explicit tasks (one per job and delete setting), so nothing is
-        listed twice and batches are as full as the job's files allow.
-        """
-        due: dict[tuple[str, bool], list[SnapshotFile]] = defaultdict(list)
-        count = 0
-        explicit: list[Task] = []
-        for task in tasks:
-            if isinstance(task, ExplicitTask):
-                count += len(task.timestamps)
-                explicit.append(task)
-            elif not self._state.job_missing(task.slice.job_id):
-                try:
-                    for page in iter_pages(self._lister, task.slice):
-                        for file in self._due_in_page(task, page):
-                            due[(file.job_id, task.delete_original_file)].append(file)
-                            count += 1
-                except JobNotFound as missing:
-                    self._job_not_found(task.slice.job_id, missing)
-            if count > max_files:
-                raise BadRequest(
-                    "MaxFiles",
-                    f"more than {max_files} files are due (the limit of MaxFiles or"
-                    " MAX_FILES_PER_RUN); nothing was deleted. Raise the limit or narrow the"
-                    " request (JobIds, StartTime/EndTime, RetentionDays)",
-                )
-        listed: list[Task] = [
-            ExplicitTask(job_id, tuple(file.create_timestamp for file in files), delete_original)
-            for (job_id, delete_original), files in due.items()
-        ]
-        self._listed_files = {
-            (f.job_id, f.create_timestamp): f for files in due.values() for f in files
-        }
-        return tuple(explicit + listed)
-
-    def _due_in_page(
-        self, task: SliceTask, page: tuple[SnapshotFile, ...]
-    ) -> Iterator[SnapshotFile]:
-        """Files of a page that are due; overlay files are reported and never deleted."""
-        for file in page:
-            if task.only_objects is not None:
-                if file.oss_object not in task.only_objects:
-                    continue
-                with self._state.lock:
-                    self._state.matched_objects.add(file.oss_object)
-            if file.is_overlay:
-                self._reporter.file(
-                    FileOutcome(file, Result.SKIPPED, task.delete_original_file, "overlay")
-                )
-                continue
-            yield file
-
-    def _run_task(self, task: Task) -> TaskDone:
-        job_id = task.slice.job_id if isinstance(task, SliceTask) else task.job_id
-        if self._state.job_missing(job_id):
-            return TaskDone(task)
-        try:
-            if isinstance(task, ExplicitTask):
-                self._run_explicit(task)
-                return TaskDone(task)
-            return self._run_slice(task)
-        except JobNotFound as missing:
-            self._job_not_found(job_id, missing)
-            return TaskDone(task)
-
-    def _run_explicit(self, task: ExplicitTask) -> None:
-        files = [
-            self._listed_files.get((task.job_id, stamp)) or SnapshotFile(task.job_id, stamp)
-            for stamp in task.timestamps
-        ]
-        for batch in batched(files, MAX_TIMESTAMPS_PER_DELETE):
-            try:
-                self._delete(task.job_id, batch, task.delete_original_file)
-            except (_Stop, DeadlineReached) as stop:
-                reason = "DeadlineExceeded" if isinstance(stop, DeadlineReached) else "RunStopped"
-                for file in batch:
-                    self._reporter.file(
-                        FileOutcome(file, Result.FAILED, task.delete_original_file, reason)
-                    )
-
-    def _run_slice(self, task: SliceTask) -> TaskDone:
-        window = task.slice
-        done_before = window.start_ms
-        pending: list[SnapshotFile] = []
-        try:
-            for page in iter_pages(self._lister, task.slice):
-                for file in self._due_in_page(task, page):
-                    pending.append(file)
-                    if len(pending) == MAX_TIMESTAMPS_PER_DELETE:
-                        self._delete(window.job_id, pending, task.delete_original_file)
-                        pending = []
-                if not pending:
-                    done_before = page[-1].create_timestamp + 1
-            while pending:
-                self._delete(window.job_id, pending, task.delete_original_file)
-                pending = []
-            return TaskDone(task)
-        except _Stop:
-            pass
-        except DeadlineReached:
-            self._state.stop(DEADLINE_REASON)
-        except JobNotFound:
-            raise
-        except PermissionDenied as denied:
-            self._state.stop(f"permission denied: {denied}", denied)
-        except ApiFailure as failure:
-            self._state.add_error(str(failure))
-        resume_at = pending[0].create_timestamp if pending else done_before
-        return TaskDone(task, self._rest_of(task, resume_at))
-
-    def _delete(self, job_id: str, files: list[SnapshotFile], delete_original_file: bool) -> None:
-        if self._state.stopped():
-            raise _Stop
-        try:
-            outcomes = self._executor.delete(job_id, files, delete_original_file)
-        except PermissionDenied as denied:
-            self._state.stop(f"permission denied: {denied}", denied)
-            outcomes = [
-                FileOutcome(
-                    file, Result.FAILED, delete_original_file, denied.code, denied.request_id
-                )
-                for file in files
-            ]
-        except JobNotFound as missing:
-            self._job_not_found(job_id, missing)
-            outcomes = [
-                FileOutcome(
-                    file, Result.SKIPPED, delete_original_file, missing.code, missing.request_id
-                )
-                for file in files
-            ]
-        for outcome in outcomes:
-            self._reporter.file(outcome)
-
-    def _job_not_found(self, job_id: str, missing: JobNotFound) -> None:
-        with self._state.lock:
-            first = job_id not in self._state.missing_jobs
-            self._state.missing_jobs.add(job_id)
-        if first:
-            self._state.add_error(str(missing))
-
-    def _rest_of(self, task: SliceTask, resume_at: int) -> SliceTask | None:
-        start = max(task.slice.start_ms, floor_second(resume_at))
-        if start >= task.slice.end_ms:
-            return None
-        return SliceTask(
-            Slice(task.slice.job_id, start, task.slice.end_ms),
-            task.delete_original_file,
-            task.only_objects,
-        )
-
-    def _report_objects_without_records(
-        self, tasks: tuple[Task, ...], done: list[TaskDone]
-    ) -> None:
-        """Objects an OSS event named whose record no listing found: already gone from ICE."""
-        unfinished = {
-            key
-            for item in done
-            if item.remaining is not None
-            for key in item.remaining.only_objects or ()
-        }
-        wanted = {
-            key: task.slice.job_id
-            for task in tasks
-            if isinstance(task, SliceTask) and task.only_objects is not None
-            for key in task.only_objects
-        }
-        for key in sorted(set(wanted) - self._state.matched_objects - unfinished):
-            job_id = wanted[key]
-            if self._state.job_missing(job_id):
-                continue
-            self._reporter.object_without_record(
-                job_id, key, self._object_timestamps(key), self._lister.last_request_id.get(job_id)
+    def run(self, jobs: Sequence[JobWork], max_files: int | None) -> RunResult:
+        """Take the jobs in the order given; refuse before any delete past `max_files`."""
+        with ThreadPoolExecutor(2 * self._concurrency, thread_name_prefix="purge") as pool:
+            run = _Run(
+                self._lister, self._executor, self._reporter, self._object_timestamps, pool,
+                width=self._concurrency, max_files=max_files, jobs=jobs,
             )
+            return run.run()
+
+
+class _Run:
+    """The state of one run; touched only by the scheduling thread."""
+
+    def __init__(
+        self,
+        lister: Lister,
+        executor: DeleteExecutor,
+        reporter: Reporter,
+        object_timestamps: Callable[[str], int | None],
+        pool: ThreadPoolExecutor,
+        *,
+        width: int,
+        max_files: int | None,
+        jobs: Sequence[JobWork],
+    ) -> None:
+        self.lister = lister
+        self.executor = executor
+        self.reporter = reporter
+        self.object_timestamps = object_timestamps
+        self.pool = pool
+        self.width = width
+        self.waiting = deque(jobs)
+        self.taken = 0
+        self.active: list[_Job] = []
+        self.ready: deque[_Batch] = deque()
+        self.futures: dict[Future[Any], Callable[[Future[Any]], None]] = {}
+        self.listing = self.deleting = 0
+        self.pending_files = 0
+        self.due = 0
+        self.max_files = max_files
+        self.gate_open = max_files is None
+        self.stop_reason: str | None = None
+        self.permission_error: PermissionDenied | None = None
+        self.errors: list[str] = []
+        self.not_found: list[str] = []
+        self.failed_windows = 0
+        self.leftover: list[JobWork] = []
+
+    def run(self) -> RunResult:
+        while True:
+            if self.stop_reason is None:
+                self._fill()
+            if not self.futures:
+                if self.stop_reason is None and not self.gate_open and not self._listing_left():
+                    self._open_gate()
+                    continue
+                break
+            done, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
+            for future in done:
+                self.futures.pop(future)(future)
+        leftover = self.leftover + [w for job in self.active if (w := self._remainder(job))]
+        return RunResult(
+            self.stop_reason,
+            self.permission_error,
+            tuple(leftover),
+            self.taken,
+            self.failed_windows,
+            tuple(self.errors),
+            tuple(self.not_found),
+            self.due,
+        )
+
+    # scheduling
+
+    def _fill(self) -> None:
+        self._fill_deletes()
+        limit = PENDING_FILES_PER_WORKER * self.width
+        while self.listing < self.width and (self.pending_files < limit or not self.gate_open):
+            unit = self._next_unit()
+            if unit is None:
+                break
+            self._submit_list(unit)
+        self._fill_deletes()  # taking a job of named files makes its batches at once
+
+    def _fill_deletes(self) -> None:
+        while self.gate_open and self.deleting < self.width and self.ready:
+            self._submit_delete(self.ready.popleft())
+
+    def _next_unit(self) -> _Unit | None:
+        for job in self.active:
+            for unit in job.units:
+                if unit.ready:
+                    return unit
+            if job.windows and not job.dropped:
+                return job.next_window()
+        while self.waiting:
+            job = self._take(self.waiting.popleft())
+            if job.windows:
+                return job.next_window()
+        return None
+
+    def _take(self, work: JobWork) -> _Job:
+        self.taken += 1
+        windows = deque(w for span in work.ranges for w in day_windows(span))
+        job = _Job(work, windows)
+        self.active.append(job)
+        for stamp in work.timestamps:
+            self._due(job, SnapshotFile(work.job_id, stamp), None)
+        if not job.windows:
+            self._flush(job)
+        return job
+
+    def _listing_left(self) -> bool:
+        return bool(self.waiting) or any(not j.listing_done for j in self.active if not j.dropped)
+
+    def _open_gate(self) -> None:
+        assert self.max_files is not None
+        if self.due > self.max_files:
+            raise BadRequest(
+                "MaxFiles",
+                f"{self.due:,} files are due, more than the limit of {self.max_files:,} (MaxFiles"
+                " or MAX_FILES_PER_RUN); nothing was deleted. Raise the limit or narrow the"
+                " request (JobIds, StartTime/EndTime, RetentionDays)",
+            )
+        self.gate_open = True
+
+    # listing stage
+
+    def _submit_list(self, unit: _Unit) -> None:
+        unit.busy = True
+        self.listing += 1
+        start, end = unit.paging.request()
+        job_id = unit.job.work.job_id
+        future = self.pool.submit(
+            self._guarded, self.lister.list_files, job_id, start, end, MAX_FILES_PER_PAGE
+        )
+        self.futures[future] = lambda done: self._listed(unit, done)
+
+    def _guarded(self, call: Callable[..., Any], *args: Any) -> Any:
+        if self.stop_reason is not None:
+            raise _Stopped
+        return call(*args)
+
+    def _listed(self, unit: _Unit, future: Future[FilePage]) -> None:
+        unit.busy = False
+        self.listing -= 1
+        job = unit.job
+        try:
+            page = future.result()
+            files = unit.paging.accept(page, job.work.job_id)
+        except _Stopped:
+            return
+        except JobNotFound as missing:
+            self._drop(job, missing)
+            return
+        except (PermissionDenied, DeadlineReached) as stop:
+            self._halt(stop)
+            return
+        except ApiFailure as failure:
+            unit.failed = True
+            self.failed_windows += 1
+            self._error(str(failure))
+            self._after_listing(job)
+            return
+        self.reporter.listed(len(page.files))
+        job.last_request_id = page.request_id
+        only = job.work.only_objects
+        for file in files:
+            if only is not None:
+                if file.oss_object not in only:
+                    continue
+                job.matched.add(file.oss_object)
+            if file.is_overlay:
+                work = job.work
+                self._report(
+                    job, FileOutcome(file, Result.SKIPPED, work.delete_original_file, "overlay")
+                )
+            else:
+                self._due(job, file, unit)
+        if len(page.files) == MAX_FILES_PER_PAGE and not unit.paging.done:
+            self._maybe_split(unit, page)
+        self._after_listing(job)
+
+    def _maybe_split(self, unit: _Unit, page: FilePage) -> None:
+        """Split while workers would otherwise idle, and only windows dense enough to pay."""
+        if self.waiting or any(j.windows for j in self.active):
+            return
+        if sum(u.busy or u.ready for j in self.active for u in j.units) >= self.width:
+            return
+        stamps = [f.create_timestamp for f in page.files]
+        span_per_page = max(max(stamps) - min(stamps), 1)
+        paging = unit.paging
+        pages_left = (paging.end - paging.position) / span_per_page
+        if pages_left < 2 * MIN_PAGES_PER_SPLIT_HALF:
+            return
+        middle = (paging.position + paging.end) // 2
+        rest = paging.split(middle - middle % SECOND_MS)
+        if rest is not None:
+            unit.job.add_unit(rest)
+
+    def _after_listing(self, job: _Job) -> None:
+        if job.listing_done:
+            self._flush(job)
+            self._maybe_finish(job)
+
+    def _due(self, job: _Job, file: SnapshotFile, unit: _Unit | None) -> None:
+        self.due += 1
+        if not self.gate_open and self.max_files is not None and self.due > self.max_files:
+            return  # refused anyway: count, keep nothing
+        job.buffer.append((file, unit))
+        self.pending_files += 1
+        if len(job.buffer) >= MAX_TIMESTAMPS_PER_DELETE:
+            self._cut(job, MAX_TIMESTAMPS_PER_DELETE)
+
+    def _flush(self, job: _Job) -> None:
+        while job.buffer:
+            self._cut(job, MAX_TIMESTAMPS_PER_DELETE)
+
+    def _cut(self, job: _Job, size: int) -> None:
+        entries, job.buffer = job.buffer[:size], job.buffer[size:]
+        job.batches_out += 1
+        self.ready.append(_Batch(job, entries))
+
+    # delete stage
+
+    def _submit_delete(self, batch: _Batch) -> None:
+        self.deleting += 1
+        work = batch.job.work
+        files = [file for file, _ in batch.entries]
+        future = self.pool.submit(
+            self._guarded, self.executor.delete, work.job_id, files, work.delete_original_file
+        )
+        self.futures[future] = lambda done: self._deleted(batch, done)
+
+    def _deleted(self, batch: _Batch, future: Future[list[FileOutcome]]) -> None:
+        self.deleting -= 1
+        job = batch.job
+        job.batches_out -= 1
+        self.pending_files -= len(batch.entries)
+        work = job.work
+        try:
+            outcomes = future.result()
+        except (_Stopped, DeadlineReached) as stop:
+            job.unsent += batch.entries
+            if isinstance(stop, DeadlineReached):
+                self._halt(stop)
+            return
+        except PermissionDenied as denied:
+            job.unsent += batch.entries
+            outcomes = _all(batch, Result.FAILED, work.delete_original_file, denied)
+            self._halt(denied)
+        except JobNotFound as missing:
+            outcomes = _all(batch, Result.SKIPPED, work.delete_original_file, missing)
+            self._drop(job, missing)
+        for outcome in outcomes:
+            self._report(job, outcome)
+        self._maybe_finish(job)
+
+    # ends of jobs and of the run
+
+    def _maybe_finish(self, job: _Job) -> None:
+        if not job.finished or job not in self.active:
+            return
+        self.active.remove(job)
+        rest = self._remainder(job)
+        if rest is not None:
+            self.leftover.append(rest)  # windows whose listing failed for good
+            return
+        if job.dropped or job.work.only_objects is None:
+            return
+        for key in sorted(job.work.only_objects - job.matched):
+            self.reporter.object_without_record(
+                job.work.job_id, key, self.object_timestamps(key), job.last_request_id
+            )
+
+    def _drop(self, job: _Job, missing: JobNotFound) -> None:
+        if not job.dropped:
+            job.dropped = True
+            self.not_found.append(job.work.job_id)
+            self._error(str(missing))
+            self.pending_files -= len(job.buffer)
+            job.buffer = []
+        self._maybe_finish(job)
+
+    def _halt(self, stop: PermissionDenied | DeadlineReached) -> None:
+        if self.stop_reason is not None:
+            return
+        if isinstance(stop, PermissionDenied):
+            self.stop_reason = f"permission denied: {stop}"
+            self.permission_error = stop
+        else:
+            self.stop_reason = DEADLINE_REASON
+
+    def _error(self, message: str) -> None:
+        if message not in self.errors:
+            self.errors.append(message)
+
+    def _report(self, job: _Job, outcome: FileOutcome) -> None:
+        self.reporter.file(outcome, job.work.rule)
+
+    def _remainder(self, job: _Job) -> JobWork | None:
+        """What is left of a job the run took, exactly: none of it was done, all the rest was."""
+        if job.dropped:
+            return None
+        queued = [entry for batch in self.ready if batch.job is job for entry in batch.entries]
+        undone = job.buffer + job.unsent + queued
+        work = job.work
+        if work.timestamps:
+            left = tuple(sorted(file.create_timestamp for file, _ in undone))
+            if not left:
+                return None
+            return JobWork(work.job_id, work.delete_original_file, timestamps=left, rule=work.rule)
+        spans = list(job.windows)
+        for unit in job.units:
+            paging = unit.paging
+            start = paging.end if paging.done and not unit.failed else paging.position
+            start = min([start, *(f.create_timestamp for f, u in undone if u is unit)])
+            spans.append((start, paging.end))
+        ranges = merge_ranges(spans)
+        if not ranges:
+            return None
+        return JobWork(
+            work.job_id,
+            work.delete_original_file,
+            ranges=ranges,
+            only_objects=work.only_objects,
+            rule=work.rule,
+        )
+
+
+def _all(
+    batch: _Batch, result: Result, delete_original: bool, why: ApiFailure
+) -> list[FileOutcome]:
+    """One outcome for every file of a batch whose whole call ended in `why`."""
+    return [
+        FileOutcome(file, result, delete_original, why.code, why.request_id)
+        for file, _ in batch.entries
+    ]

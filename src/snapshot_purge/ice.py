@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import requests
+from alibabacloud_credentials.exceptions import CredentialException
 from alibabacloud_ice20201109 import models as ice_models
 from alibabacloud_ice20201109.client import Client
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
@@ -23,14 +24,23 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import UnretryableException
 
 from snapshot_purge.clock import Deadline, Sleep
-from snapshot_purge.config import Settings
+from snapshot_purge.config import Endpoint, Settings
 from snapshot_purge.errors import ApiFailure, DeadlineReached, JobNotFound, PermissionDenied
-from snapshot_purge.model import FilePage, SnapshotFile
+from snapshot_purge.jobs import JobPage
+from snapshot_purge.model import FilePage, JobInfo, SnapshotFile
 from snapshot_purge.ratelimit import ActionLimiters
 from snapshot_purge.retry import RetryPolicy, is_retryable, is_throttling
 
 LIST_FILES = "ListLiveSnapshotFiles"
 DELETE_FILES = "DeleteLiveSnapshotFiles"
+LIST_JOBS = "ListLiveSnapshotJobs"
+GET_JOB = "GetLiveSnapshotJob"
+NO_CREDENTIALS_HINT = (
+    "On Function Compute, give the function a role (the runtime then passes its STS credentials);"
+    " locally, set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and"
+    " ALIBABA_CLOUD_SECURITY_TOKEN for STS), or a profile in ~/.aliyun/config.json"
+    " (ALIBABA_CLOUD_PROFILE)."
+)
 
 PERMISSION_HINTS = {
     "Forbidden": "Grant the function's RAM role the ice:{action} permission (see template.yml).",
@@ -110,11 +120,14 @@ def parse_iso_ms(text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def build_config(settings: Settings, credentials: Credentials | None) -> Config:
-    """SDK configuration; without explicit credentials the SDK's default credential chain."""
+def build_config(
+    endpoint: Endpoint, settings: Settings, credentials: Credentials | None
+) -> Config:
+    """SDK configuration for an Alibaba Cloud API (ICE, and FC for fan-out); without explicit
+    credentials the SDK's default credential chain."""
     config = Config(
-        endpoint=settings.endpoint.host,
-        protocol=settings.endpoint.protocol,
+        endpoint=endpoint.host,
+        protocol=endpoint.protocol,
         region_id=settings.region,
         connect_timeout=settings.connect_timeout_ms,
         read_timeout=settings.read_timeout_ms,
@@ -159,11 +172,12 @@ class IceApi:
         deadline: Deadline,
         *,
         retry_sleep: Sleep = time.sleep,
+        qps_share: float = 1.0,
     ) -> IceApi:
-        config = build_config(settings, credentials)
+        config = build_config(settings.endpoint, settings, credentials)
         return cls(
             lambda: Client(config),
-            limiters=ActionLimiters(settings.max_qps or 20.0),
+            limiters=ActionLimiters(settings.max_qps, share=qps_share),
             retry=RetryPolicy(max_attempts=settings.max_attempts),
             deadline=deadline,
             sleep=retry_sleep,
@@ -209,13 +223,58 @@ class IceApi:
         }
         return DeleteAnswer(body.request_id or "", results, lost_answer)
 
+    def list_jobs(
+        self,
+        start_ms: int,
+        end_ms: int,
+        page_no: int,
+        page_size: int,
+        keyword: str | None,
+        status: str | None,
+    ) -> JobPage:
+        request = ice_models.ListLiveSnapshotJobsRequest(
+            start_time=iso_seconds(start_ms),
+            end_time=iso_seconds(end_ms),
+            page_no=page_no,
+            page_size=page_size,
+            search_key_word=keyword,
+            status=status,
+            sort_by="asc",
+        )
+        body, _ = self._call(
+            LIST_JOBS,
+            None,
+            lambda client: client.list_live_snapshot_jobs_with_options(request, RuntimeOptions()),
+        )
+        jobs = tuple(
+            JobInfo(
+                str(item.job_id), str(item.job_name or ""), str(item.status or ""),
+                item.time_interval,
+            )
+            for item in body.job_list or ()
+        )
+        return JobPage(jobs, int(body.total_count or 0))
+
+    def get_job(self, job_id: str) -> JobInfo:
+        request = ice_models.GetLiveSnapshotJobRequest(job_id=job_id)
+        body, _ = self._call(
+            GET_JOB,
+            job_id,
+            lambda client: client.get_live_snapshot_job_with_options(request, RuntimeOptions()),
+        )
+        return JobInfo(
+            job_id, str(body.job_name or ""), str(body.status or ""), body.time_interval
+        )
+
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
             client = self._local.client = self._client_factory()
         return client
 
-    def _call(self, action: str, job_id: str, send: Callable[[Any], Any]) -> tuple[Any, bool]:
+    def _call(
+        self, action: str, job_id: str | None, send: Callable[[Any], Any]
+    ) -> tuple[Any, bool]:
         """Body of the answer, and whether an earlier attempt's answer was lost in transit."""
         limiter = self._limiters[action]
         lost_answer = False
@@ -238,12 +297,22 @@ class IceApi:
                 wait = self._retry.backoff(attempt, retry_after / 1000 if retry_after else None)
                 self.stats.count_retry(throttled=is_throttling(code))
             except (UnretryableException, requests.RequestException, OSError) as err:
+                inner = getattr(err, "inner_exception", None)
+                if isinstance(inner, CredentialException):
+                    raise PermissionDenied(
+                        action,
+                        "CredentialsUnavailable",
+                        f"no credentials could be loaded ({inner})",
+                        hint=NO_CREDENTIALS_HINT,
+                        job_id=job_id,
+                    ) from None
                 if attempt >= self._retry.max_attempts:
                     raise ApiFailure(
                         action,
                         "NetworkError",
-                        f"job {job_id}: {_network_reason(err)} (after {attempt} attempts)",
+                        f"{_subject(job_id)}{_network_reason(err)} (after {attempt} attempts)",
                         hint="Check ICE_ENDPOINT and the network; the run can be repeated safely.",
+                        job_id=job_id,
                     ) from None
                 lost_answer = True
                 wait = self._retry.backoff(attempt)
@@ -263,11 +332,17 @@ def _network_reason(err: Exception) -> str:
     return f"{type(inner).__name__}: {inner}"
 
 
-def _api_failure(action: str, job_id: str, err: AlibabaCloudException, attempts: int) -> ApiFailure:
+def _subject(job_id: str | None) -> str:
+    return f"job {job_id}: " if job_id else ""
+
+
+def _api_failure(
+    action: str, job_id: str | None, err: AlibabaCloudException, attempts: int
+) -> ApiFailure:
     code = str(err.code)
     data = err.data if isinstance(err.data, dict) else {}
     message = str(data.get("Message") or err.message or "")
-    detail = f"job {job_id}: {message}" + (f" (after {attempts} attempts)" if attempts > 1 else "")
+    detail = _subject(job_id) + message + (f" (after {attempts} attempts)" if attempts > 1 else "")
     request_id = str(data.get("RequestId") or err.request_id or "") or None
     if code in PERMISSION_HINTS:
         return PermissionDenied(
@@ -277,6 +352,7 @@ def _api_failure(action: str, job_id: str, err: AlibabaCloudException, attempts:
             status=err.status_code,
             request_id=request_id,
             hint=PERMISSION_HINTS[code].format(action=action),
+            job_id=job_id,
         )
     if code == "JobNotFound":
         return JobNotFound(
@@ -286,12 +362,15 @@ def _api_failure(action: str, job_id: str, err: AlibabaCloudException, attempts:
             status=err.status_code,
             request_id=request_id,
             hint="Remove the job from SNAPSHOT_JOB_IDS or the request.",
+            job_id=job_id,
         )
     hint = (
-        "Throttled until the retries ran out: lower ICE_MAX_QPS or raise the quota."
+        "Throttled until the retries ran out: another tool may share the quota; set ICE_MAX_QPS"
+        " below the account's quota (Quota Center), or raise the quota."
         if is_throttling(code)
         else ""
     )
     return ApiFailure(
-        action, code, detail, status=err.status_code, request_id=request_id, hint=hint
+        action, code, detail, status=err.status_code, request_id=request_id, hint=hint,
+        job_id=job_id,
     )

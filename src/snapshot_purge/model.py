@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 DAY_MS = 86_400_000
 SECOND_MS = 1000
 MAX_TIMESTAMPS_PER_DELETE = 200
 MAX_FILES_PER_PAGE = 100
 
+Range = tuple[int, int]  # [start_ms, end_ms)
+
 
 class Trigger(str, Enum):
     TIMER = "timer"
     OSS = "oss"
     MANUAL = "manual"
+    SHARD = "shard"
 
 
 class Result(str, Enum):
@@ -27,52 +29,30 @@ class Result(str, Enum):
 
 
 @dataclass(frozen=True)
-class Slice:
-    """The unit of work: one job and one window [start_ms, end_ms) of at most one day.
+class JobWork:
+    """What one run does for one job: the unit that plans, cursors and shards are made of.
 
-    Boundaries are whole seconds, because ListLiveSnapshotFiles takes second-precision times; a
-    sweep is a list of slices and a resume cursor is the list of slices not yet done.
+    Either `ranges` to list (whole time ranges of any length, in ms; listing splits them into the
+    API's one-day windows), or `timestamps`: the named files, deleted without listing. With
+    `only_objects`, only the records of those OSS objects are due (an OSS removal event names
+    them). `rule` is the retention rule that decided the job's window, when rules are in play.
     """
 
     job_id: str
-    start_ms: int
-    end_ms: int
-
-
-@dataclass(frozen=True)
-class SliceTask:
-    """List a slice and delete what is due in it.
-
-    With `only_objects`, only the records of those OSS objects are due (an OSS event names them);
-    the ones not found are reported as such once the slice has been listed.
-    """
-
-    slice: Slice
     delete_original_file: bool
+    ranges: tuple[Range, ...] = ()
+    timestamps: tuple[int, ...] = ()
     only_objects: frozenset[str] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "JobId": self.slice.job_id,
-            "StartTimestamp": self.slice.start_ms,
-            "EndTimestamp": self.slice.end_ms,
-            "DeleteOriginalFile": self.delete_original_file,
-        }
-        if self.only_objects is not None:
-            entry["OssObjects"] = sorted(self.only_objects)
-        return entry
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
-class ExplicitTask:
-    """Delete the named files of one job; no listing (the person named them)."""
+class RunIdentity:
+    """Which run a line belongs to: the run that started it, the shard, the continuation hop."""
 
-    job_id: str
-    timestamps: tuple[int, ...]
-    delete_original_file: bool
-
-
-Task = SliceTask | ExplicitTask
+    run_id: str
+    shard: int | None = None
+    hop: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,6 +71,16 @@ class FilePage:
 
 
 @dataclass(frozen=True)
+class JobInfo:
+    """A live snapshot job as listing or getting it shows it."""
+
+    job_id: str
+    job_name: str
+    status: str = ""
+    time_interval_s: int | None = None
+
+
+@dataclass(frozen=True)
 class FileOutcome:
     """What happened to one file; becomes one `snapshot_file` log line."""
 
@@ -99,3 +89,4 @@ class FileOutcome:
     delete_original_file: bool
     reason: str | None = None
     api_request_id: str | None = None
+    rule: str | None = None

@@ -1,12 +1,12 @@
-"""Client-side rate limit per API action, with a ceiling, that adapts to throttling.
+"""Client-side rate limit per API action that finds the service's cap and holds just under it.
 
-Like the AWS SDKs' adaptive retry mode it paces calls with a token rate that drops on a
-throttled answer and climbs back on clean ones. Unlike it, the drop is not a blind multiplicative
-cut: a server that throttles at a per-second cap has, in the last second, accepted exactly what
-the cap allows, so the accepted count *is* the cap. The limiter holds just under that estimate,
-and probes upward only after a long quiet spell, in case the quota was raised. Against a hard cap
-this stays within a few percent of it with almost no throttled answers, where a CUBIC-style
-probe past the old rate meets the cap again every few seconds.
+ICE publishes no quota and quotas differ per account, so by default there is no fixed ceiling.
+The limiter starts at a safe rate and, while it is what holds the calls back, doubles it every
+second (slow start). The first throttled answer shows the cap: a server that throttles at a
+per-second cap has, in the last second, accepted exactly what the cap allows, so the accepted
+count *is* the cap. From then on the limiter holds just under that estimate, and probes upward
+only after a long quiet spell, in case the quota was raised. `ceiling` (ICE_MAX_QPS, or a shard's
+share of it) is never exceeded: for accounts that share the quota with other tools.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from collections import deque
 
 from snapshot_purge.clock import Clock, Sleep
 
-HOLD = 0.95  # run at this share of the estimated server cap
+START_RATE = 20.0  # calls/s per action before anything is known: below the sister API's 30/s
+CLIMB_PER_S = 2.0  # slow start: the rate doubles per second while it is the bottleneck
+HOLD = 0.97  # run at this share of the estimated server cap
 PROBE_AFTER_S = 30.0  # quiet seconds before probing above the estimate again
 PROBE_GROWTH_PER_S = 0.03  # then grow by this much per second, compounded
 UNKNOWN_CAP_CUT = 0.5
-MIN_RATE = 0.5  # requests per second; never stall completely
+MIN_RATE = 0.5  # calls per second; never stall completely
+MAX_RATE = 5_000.0  # no ICE quota is near this; it keeps the arithmetic finite
 WINDOW_S = 1.0  # the server's cap is per second
 
 
@@ -29,18 +32,24 @@ class AdaptiveRateLimiter:
     """Spaces calls evenly at the current rate: no bursts, so a server cap is met, not hit."""
 
     def __init__(
-        self, ceiling: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep
+        self,
+        ceiling: float | None = None,
+        *,
+        start_rate: float = START_RATE,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
     ) -> None:
-        self.ceiling = ceiling
+        self.ceiling = MAX_RATE if ceiling is None else ceiling
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._rate = ceiling
-        self._floor = min(MIN_RATE, ceiling)
+        self._floor = min(MIN_RATE, self.ceiling)
+        self._rate = max(self._floor, min(start_rate, self.ceiling))
         self._estimate: float | None = None  # the server cap, once a throttled answer showed it
         self._throttled_at = 0.0
         self._accepted: deque[float] = deque()
         self._next_slot = 0.0
+        self._climbed_at: float | None = None
 
     @property
     def rate(self) -> float:
@@ -56,10 +65,22 @@ class AdaptiveRateLimiter:
         """Block until this call's turn."""
         with self._lock:
             now = self._clock()
+            waiting = self._next_slot > now
+            self._climb(now, waiting)
             slot = max(now, self._next_slot)
             self._next_slot = slot + 1.0 / self._rate
         if slot > now:
             self._sleep(slot - now)
+
+    def _climb(self, now: float, waiting: bool) -> None:
+        """Slow start, until the first throttled answer: grow only while callers queue here, so
+        that a rate nobody used is never suddenly spent in a burst."""
+        previous, self._climbed_at = self._climbed_at, now
+        if self._estimate is not None or not waiting or previous is None:
+            return
+        # Callers queue at most one slot apart: a longer gap is idle time, not a busy second.
+        busy_s = min(now - previous, 1.0 / self._rate)
+        self._rate = min(self.ceiling, self._rate * CLIMB_PER_S**busy_s)
 
     def on_throttled(self) -> None:
         """Estimate the cap once per throttling episode, then wait for the window to clear.
@@ -75,10 +96,12 @@ class AdaptiveRateLimiter:
                 # Nothing accepted says nothing about the cap (another client used it up): halve.
                 guess = min(self._rate, accepted) if accepted else self._rate * UNKNOWN_CAP_CUT
                 self._estimate = max(self._floor, guess)
-                self._rate = max(self._floor, self._estimate * HOLD)
+                self._rate = max(self._floor, min(self.ceiling, self._estimate * HOLD))
             self._throttled_at = now
-            if self._accepted:
-                self._next_slot = max(self._next_slot, self._accepted[0] + WINDOW_S)
+            # Wait until the server's window has room: our oldest call in it has aged out, or,
+            # with none of ours in it (another client filled it), the whole window.
+            clears_at = self._accepted[0] + WINDOW_S if self._accepted else now + WINDOW_S
+            self._next_slot = max(self._next_slot, clears_at, now + 1.0 / self._rate)
 
     def on_success(self) -> None:
         with self._lock:
@@ -98,12 +121,19 @@ class AdaptiveRateLimiter:
 
 
 class ActionLimiters:
-    """One limiter per API action: each action has its own quota."""
+    """One limiter per API action: each action has its own quota. `share` is this invocation's
+    part of the account's budget (a shard of a fleet sweep runs beside its siblings)."""
 
     def __init__(
-        self, ceiling: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep
+        self,
+        ceiling: float | None = None,
+        *,
+        share: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
     ) -> None:
-        self._ceiling = ceiling
+        self._ceiling = None if ceiling is None else ceiling * share
+        self._start_rate = START_RATE * share
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -113,6 +143,6 @@ class ActionLimiters:
         with self._lock:
             if action not in self._limiters:
                 self._limiters[action] = AdaptiveRateLimiter(
-                    self._ceiling, clock=self._clock, sleep=self._sleep
+                    self._ceiling, start_rate=self._start_rate, clock=self._clock, sleep=self._sleep
                 )
             return self._limiters[action]
