@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,13 @@ from alibabacloud_fc20230330.client import Client
 from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.runtime import RuntimeOptions
 
-from emulator.fc import FunctionConfig
+from emulator.fc import FunctionCompute, FunctionConfig
 from emulator.signing import AccessKey
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE_CODE = ROOT / "tests" / "fc_functions"
 PROBE = "probe"
+ECHO = {"do": "echo"}
 
 
 def probe_config(**overrides: Any) -> FunctionConfig:
@@ -30,6 +32,19 @@ def probe_config(**overrides: Any) -> FunctionConfig:
         "retry_delay_s": 0.01,
     }
     return FunctionConfig(**{**settings, **overrides})
+
+
+@contextmanager
+def endpoint(config: FunctionConfig, **options: Any) -> Iterator[tuple[FunctionCompute, Any]]:
+    """A running endpoint serving `config`, and an SDK client holding its credentials."""
+    with FunctionCompute(**options) as fc:
+        fc.add_function(config)
+        yield fc, fc_client(fc.endpoint, fc.credentials)
+
+
+def wait_done(fc: FunctionCompute) -> None:
+    """Until no task is pending; fails naming the tasks still pending after a minute."""
+    assert fc.wait_idle(60), [(task.task_id, task.status) for task in fc.tasks()]
 
 
 def fc_client(endpoint: str, key: AccessKey, *, read_timeout_ms: int = 30_000) -> Any:

@@ -5,17 +5,17 @@ in real worker processes (the probe function, tests/fc_functions/probe.py)."""
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from emulator_support import refused
 from fc_support import (
+    ECHO,
     PROBE,
+    endpoint,
     eventually,
     fc_client,
     get_task,
@@ -24,24 +24,14 @@ from fc_support import (
     log_lines,
     probe_config,
     sync_result,
+    wait_done,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from emulator.fc import FunctionCompute, FunctionConfig, TaskStatus
+from emulator.fc import FunctionCompute, TaskStatus
 from emulator.signing import AccessKey
 
 SUCCEEDED, FAILED = TaskStatus.SUCCEEDED, TaskStatus.FAILED
 RUNNING, RETRYING, ENQUEUED = TaskStatus.RUNNING, TaskStatus.RETRYING, TaskStatus.ENQUEUED
-ECHO = {"do": "echo"}
-
-
-@contextmanager
-def endpoint(config: FunctionConfig, **options: Any) -> Iterator[tuple[FunctionCompute, Any]]:
-    """A running endpoint serving `config`, and an SDK client holding its credentials."""
-    with FunctionCompute(**options) as fc:
-        fc.add_function(config)
-        yield fc, fc_client(fc.endpoint, fc.credentials)
 
 
 @pytest.fixture
@@ -52,10 +42,6 @@ def probe() -> Iterator[tuple[FunctionCompute, Any]]:
 
 def failing(counter: Path, failures: int, how: str = "raise") -> dict[str, Any]:
     return {"do": "fail", "counter": str(counter), "failures": failures, "how": how}
-
-
-def wait_done(fc: FunctionCompute) -> None:
-    assert fc.wait_idle(60), [(task.task_id, task.status) for task in fc.tasks()]
 
 
 def test_sync_invocation_gets_the_event_as_bytes_an_fc_context_and_fcs_environment(
@@ -363,81 +349,3 @@ def test_an_async_payload_may_hold_128_kb_and_no_more(probe: tuple[FunctionCompu
         "EntityTooLarge", 400)
     wait_done(fc)
     assert [task.task_id for task in fc.tasks()] == ["full"]
-
-
-@pytest.fixture(scope="module")
-def finished() -> Iterator[tuple[FunctionCompute, Any]]:
-    """Seven async tasks t0..t6 that succeeded, one after the other."""
-    with endpoint(probe_config(instances=1)) as (fc, client):
-        for number in range(7):
-            invoke(client, ECHO, invocation="Async", task_id=f"t{number}")
-        wait_done(fc)
-        yield fc, client
-
-
-def test_get_async_task_shows_a_task_as_fc_does(finished: tuple[FunctionCompute, Any]) -> None:
-    fc, client = finished
-    task = fc.tasks()[3]
-    seen = get_task(client, "t3")
-
-    assert {name: seen[name] for name in ("taskId", "requestId", "status", "destinationStatus",
-                                          "alreadyRetriedTimes", "functionArn", "qualifier",
-                                          "taskPayload", "instanceId")} == {
-        "taskId": "t3", "requestId": task.request_id, "status": "Succeeded",
-        "destinationStatus": "Succeeded", "alreadyRetriedTimes": 0,
-        "functionArn": f"acs:fc:cn-shanghai:{fc.identity.account_id}:functions/{PROBE}",
-        "qualifier": "LATEST", "taskPayload": json.dumps(ECHO), "instanceId": task.instance_id,
-    }
-    assert json.loads(seen["returnPayload"]) == task.result
-    assert [event["status"] for event in seen["events"]] == ["Enqueued", "Running", "Succeeded"]
-    assert seen["startedTime"] <= seen["endTime"]
-    assert refused(lambda: get_task(client, "t99")) == ("AsyncTaskNotFound", 404)
-
-
-@settings(max_examples=12, deadline=None)
-@given(limit=st.integers(min_value=1, max_value=9), newest_first=st.booleans())
-def test_list_async_tasks_pages_through_every_task_once(
-    finished: tuple[FunctionCompute, Any], limit: int, newest_first: bool,
-) -> None:
-    _, client = finished
-    order = "desc" if newest_first else "asc"
-    seen: list[str] = []
-    token = None
-    while True:
-        page = list_tasks(client, limit=limit, next_token=token, sort_order_by_time=order)
-        assert 1 <= len(page["tasks"]) <= limit
-        seen += [task["taskId"] for task in page["tasks"]]
-        token = page.get("nextToken")
-        if token is None:
-            break
-
-    everything = [f"t{number}" for number in range(7)]
-    assert seen == (everything[::-1] if newest_first else everything)
-
-
-def test_list_async_tasks_filters_by_prefix_and_status(finished: tuple[FunctionCompute, Any]
-                                                       ) -> None:
-    _, client = finished
-    assert [task["taskId"] for task in list_tasks(client, prefix="t1")["tasks"]] == ["t1"]
-    assert list_tasks(client, status="Failed")["tasks"] == []
-    assert len(list_tasks(client, status="Succeeded", include_payload=True)["tasks"]) == 7
-    assert refused(lambda: list_tasks(client, limit=101)) == ("InvalidArgument", 400)
-
-
-def test_the_admin_page_shows_every_task_with_its_logs_unsigned(
-    finished: tuple[FunctionCompute, Any],
-) -> None:
-    fc, _ = finished
-    host, port = fc.endpoint.rsplit(":", 1)
-    connection = http.client.HTTPConnection(host, int(port), timeout=5)
-    try:
-        connection.request("GET", f"/_emulator/tasks?function={PROBE}")
-        response = connection.getresponse()
-        status, page = response.status, json.loads(response.read())
-    finally:
-        connection.close()
-
-    assert status == 200
-    assert [(task["taskId"], task["status"], task["attempts"]) for task in page["tasks"]] == [
-        (f"t{number}", "Succeeded", 1) for number in range(7)]
-    assert all(log_lines(task["logs"][0])[0]["message"] == "invoked" for task in page["tasks"])
