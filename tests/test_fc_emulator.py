@@ -302,6 +302,34 @@ def test_async_invocations_beyond_the_free_instances_queue_in_order(tmp_path: Pa
     assert started == sorted(started)
 
 
+class SetClock:
+    """The endpoint's clock, moved by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_event_that_waited_past_its_maximum_age_expires_without_running(tmp_path: Path
+                                                                          ) -> None:
+    clock = SetClock(1_000.0)
+    gate, counter = tmp_path / "gate", tmp_path / "runs"
+    config = probe_config(instances=1, max_async_event_age_s=60.0)
+    with endpoint(config, clock=clock) as (fc, client):
+        invoke(client, {"do": "wait", "gate": str(gate)}, invocation="Async", task_id="busy")
+        eventually(lambda: fc.tasks()[0].status is RUNNING)
+        invoke(client, failing(counter, failures=0), invocation="Async", task_id="stale")
+        clock.now += 61.0
+        gate.touch()
+        wait_done(fc)
+
+    assert [(task.task_id, task.status, task.attempts) for task in fc.tasks()] == [
+        ("busy", SUCCEEDED, 1), ("stale", TaskStatus.EXPIRED, 0)]
+    assert not counter.exists()
+
+
 def test_a_function_invoking_itself_asynchronously_with_its_role_keys_runs_every_hop() -> None:
     role = AccessKey.generate(sts=True)
     with endpoint(probe_config(), role_credentials=role) as (fc, client):

@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -74,12 +74,13 @@ class FcApi:
     """Answers one HTTP request. `keys` are the identities accepted, the first one the caller's
     and the rest (the function role's) for invocations calling back in."""
 
-    def __init__(self, dispatcher: Dispatcher, identity: Identity, keys: Sequence[AccessKey],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, dispatcher: Dispatcher, identity: Identity, keys: Sequence[AccessKey]
+                 ) -> None:
         self._dispatcher = dispatcher
         self._identity = identity
         # Reversed, so that the first of two keys with one id wins.
-        self._verifiers = {key.access_key_id: Verifier(key, clock) for key in reversed(keys)}
+        # Verifiers keep the real time: clients date their signatures with it.
+        self._verifiers = {key.access_key_id: Verifier(key) for key in reversed(keys)}
         self._caller_verifier = self._verifiers[keys[0].access_key_id]
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:

@@ -27,7 +27,8 @@ class FunctionCompute:
     default); `role_credentials` are the function role's keys its invocations get, and are
     accepted too, so that a function can invoke functions (default: `credentials`).
 
-    `clock` (seconds) stamps tasks and times retries and event age.
+    `clock` (seconds) stamps tasks and times retries and event age; signatures are checked
+    against the real time, which clients sign with.
     """
 
     def __init__(
@@ -45,8 +46,7 @@ class FunctionCompute:
         self.role_credentials = role_credentials or self.credentials
         self.identity = Identity(account_id, region, self.role_credentials)
         self._dispatcher = Dispatcher(self.identity, clock)
-        api = FcApi(self._dispatcher, self.identity, [self.credentials, self.role_credentials],
-                    clock)
+        api = FcApi(self._dispatcher, self.identity, [self.credentials, self.role_credentials])
         self._server = ApiServer(api.handle, host, port)
         self._log_dir: Path | None = None
 
