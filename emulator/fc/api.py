@@ -89,8 +89,8 @@ class FcApi:
         url = urlsplit(target)
         query = parse_qsl(url.query, keep_blank_values=True)
         if url.path == ADMIN_TASKS and method == "GET":
-            return self._json(200, {"tasks": [self._admin_json(task) for task in
-                                              self._dispatcher.tasks(dict(query).get("function"))]},
+            tasks = self._dispatcher.tasks(dict(query).get("function"))
+            return self._json(200, {"tasks": [self._admin_json(task) for task in tasks]},
                               request_id)
         try:
             self._verify(SignedRequest(method, url.path, query, headers, body))

@@ -122,9 +122,10 @@ class Dispatcher:
         for pool in self._pools.values():
             while pool.has_capacity:
                 task = self._book.take(pool.config, now)
-                worker = pool.acquire() if task is not None else None
-                if task is None or worker is None:
+                if task is None:
                     break
+                worker = pool.acquire()
+                assert worker is not None, "the pool had capacity a moment ago, under this lock"
                 threading.Thread(target=self._attempt, args=(pool, worker, task),
                                  name=f"fc-{task.task_id}", daemon=True).start()
                 started = True

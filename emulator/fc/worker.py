@@ -64,9 +64,10 @@ class Worker:
     def invoke(self, request_id: str, payload: bytes) -> Outcome:
         log_path = self._log_dir / f"{self.instance_id}-{next(self._attempts)}.log"
         log_path.touch()
-        try:
-            body, error = self._run(request_id, payload, log_path)
-        finally:
+        body, error = self._run(request_id, payload, log_path)
+        log = ""
+        # Gone only when the endpoint stopped meanwhile and removed its log directory.
+        with contextlib.suppress(FileNotFoundError):
             log = log_path.read_text(errors="replace")
             log_path.unlink()
         return Outcome(body, error, log, self.instance_id)
@@ -133,9 +134,10 @@ class Worker:
                 f"Function timed out after {self.config.timeout_s:g} seconds"
             )
         except _Gone:
+            code = self._exit_code()
             return b"", FunctionError(
                 "Process exited unexpectedly before completing request"
-                f" (exit code {self._exit_code()})"
+                + ("" if code is None else f" (exit code {code})")
             )
         except OSError as error:
             self.stop()
