@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from aws_lambda_powertools import Logger
-
 from bench.baseline import Window, sequential_sweep
 from devtools.fc_context import FcContext, FcCredentials, FcFunction
 from devtools.progress import TerminalProgress
@@ -41,6 +39,7 @@ from emulator.seed import seed
 from emulator.signing import AccessKey
 from emulator.store import Store
 from snapshot_purge.app import handle
+from snapshot_purge.logs import make_logger
 from snapshot_purge.model import DAY_MS, MAX_FILES_PER_PAGE, MAX_TIMESTAMPS_PER_DELETE
 from snapshot_purge.plan import day_windows
 
@@ -154,7 +153,7 @@ def run_purger(endpoint: str, key: AccessKey, workload: Workload, due: int, log:
                         function=FcFunction(timeout=86_400))
     progress = TerminalProgress(due=due)
     started = time.monotonic()
-    summary = handle(event, context, logger=Logger(service="bench", stream=log), env=env,
+    summary = handle(event, context, logger=make_logger("bench", log), env=env,
                      wall_clock=lambda: workload.now_ms / 1000,
                      progress=progress if progress.enabled else None)
     wall_s = time.monotonic() - started

@@ -11,7 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from devtools.invoke import emulator_context, invoke, seeded_emulator
+from devtools.invoke import emulator_context, invoke
+from devtools.samples import seed_for_event
+from emulator.server import Emulator
+from emulator.store import Store
+from snapshot_purge.events import parse_event
 from emulator.cli import state_table, utc_time
 from snapshot_purge.config import Settings
 from snapshot_purge.model import DAY_MS
@@ -34,7 +38,10 @@ def main() -> int:
     lookback = policy.get("LookbackDays", settings.lookback_days)
     print(f"Seeding a local ICE emulator: {JOBS} jobs, {DAYS} days, a snapshot every "
           f"{INTERVAL_S} s, plus one overlay file per job.")
-    with seeded_emulator(jobs=JOBS, days=DAYS, interval_s=INTERVAL_S) as emulator:
+    store = Store()
+    seed_for_event(store, parse_event(event), settings, now_ms=int(time.time() * 1000), jobs=JOBS,
+                   days=DAYS, interval_s=INTERVAL_S)
+    with Emulator(store) as emulator:
         print(f"Emulator listening on {emulator.endpoint}\n\nBefore:")
         print(indent(state_table(emulator.store.state())))
         env = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from snapshot_purge.app import handle
+from snapshot_purge.logs import make_logger
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "ice-snapshot-purge")
+logger = make_logger(os.environ.get("POWERTOOLS_SERVICE_NAME") or "ice-snapshot-purge")
 
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from snapshot_purge.logs import make_logger
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EVENTS = ROOT / "events"
@@ -41,7 +41,7 @@ class LogCapture:
 
     def __init__(self) -> None:
         self.stream = io.StringIO()
-        self.logger = Logger(service=f"test-{next(_logger_ids)}", stream=self.stream)
+        self.logger = make_logger(f"test-{next(_logger_ids)}", self.stream)
 
     def lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.stream.getvalue().splitlines() if line.strip()]

@@ -1,0 +1,99 @@
+"""A fleet on one machine: the ICE emulator, the local Function Compute endpoint, and this
+function deployed on it with fan-out on, so a sweep runs as a coordinator and its shards.
+
+Both endpoints accept the function role's credentials, as on Alibaba Cloud: the coordinator
+discovers jobs in ICE and invokes itself through FC with the keys FC handed it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alibabacloud_fc20230330 import models as fc_models
+from alibabacloud_fc20230330.client import Client
+from alibabacloud_tea_openapi.utils_models import Config
+from darabonba.runtime import RuntimeOptions
+
+from emulator.faults import Faults
+from emulator.fc import AsyncTask, FunctionCompute, FunctionConfig
+from emulator.fc.tasks import ACTIVE
+from emulator.server import Emulator
+from emulator.signing import AccessKey
+from emulator.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION = "ice-snapshot-purge"
+
+
+@dataclass
+class LocalFleet:
+    ice: Emulator
+    fc: FunctionCompute
+    client: Any  # the official FC SDK client, as a person or a trigger would call
+
+    def invoke_async(self, event: Mapping[str, Any], task_id: str | None = None) -> str:
+        """Invoke the function as a trigger does; the request id of the invocation."""
+        answer = self.client.invoke_function_with_options(
+            FUNCTION,
+            fc_models.InvokeFunctionRequest(body=json.dumps(event).encode()),
+            fc_models.InvokeFunctionHeaders(x_fc_invocation_type="Async",
+                                            x_fc_async_task_id=task_id),
+            RuntimeOptions(),
+        )
+        return str(answer.headers["x-fc-request-id"])
+
+    def wait(self, timeout_s: float = 300.0) -> list[AsyncTask]:
+        """Every invocation, once none is queued, running or waiting for a retry."""
+        if not self.fc.wait_idle(timeout_s):
+            pending = [(t.task_id, t.status) for t in self.fc.tasks() if t.status in ACTIVE]
+            raise TimeoutError(f"invocations still pending after {timeout_s:g} s: {pending}")
+        return self.fc.tasks(FUNCTION)
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON lines every invocation logged, all attempts, in task order."""
+        return [
+            json.loads(line)
+            for task in self.fc.tasks(FUNCTION)
+            for attempt in task.logs
+            for line in attempt.splitlines()
+            if line.startswith("{")
+        ]
+
+
+@contextmanager
+def local_fleet(
+    store: Store,
+    *,
+    environment: Mapping[str, str] | None = None,
+    faults: Faults | None = None,
+    timeout_s: float = 900.0,
+    instances: int = 4,
+    retry_delay_s: float = 0.5,
+) -> Iterator[LocalFleet]:
+    key = AccessKey.generate(sts=True)
+    with Emulator(store, faults=faults, credentials=key) as ice, \
+            FunctionCompute(credentials=key) as fc:
+        fc.add_function(FunctionConfig(
+            name=FUNCTION,
+            code_paths=(ROOT / "src",),
+            environment={
+                "ICE_ENDPOINT": ice.endpoint,
+                "FANOUT": "true",
+                "FANOUT_ENDPOINT": fc.endpoint,
+                **(environment or {}),
+            },
+            timeout_s=timeout_s,
+            instances=instances,
+            retry_delay_s=retry_delay_s,
+        ))
+        client = Client(Config(
+            endpoint=fc.endpoint, protocol="http", region_id="cn-shanghai",
+            access_key_id=key.access_key_id, access_key_secret=key.access_key_secret,
+            security_token=key.security_token, read_timeout=60_000,
+        ))
+        yield LocalFleet(ice, fc, client)
