@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -146,6 +147,30 @@ def _struct_to_cdk(value: Mapping[str, Any], fqn: str, where: str) -> dict[str, 
             )
         converted[prop["name"]] = to_cdk(item, prop["type"], f"{where}.{key}")
     return converted
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def synthesize_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's Parameters rebuilt as the CDK's `RosParameter`s and synthesized."""
+    core = _core()
+    app = core.App()
+    stack = core.Stack(app, STACK)
+    for name, spec in parameters.items():
+        options: dict[str, Any] = {}
+        for key, value in spec.items():
+            if key == "Type":
+                options["type"] = core.RosParameterType[_snake_case(value).upper()]
+            else:
+                options["default_value" if key == "Default" else _snake_case(key)] = value
+        try:
+            core.RosParameter(stack, name, **options)
+        except (TypeError, KeyError) as err:
+            raise TemplateError(f"Parameters.{name}: the ROS CDK refused it: {err}") from err
+    parameters_out: dict[str, Any] = app.synth().get_stack_artifact(STACK).template["Parameters"]
+    return parameters_out
 
 
 def synthesize_resources(resources: Mapping[str, Any]) -> dict[str, Any]:

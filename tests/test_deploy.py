@@ -332,6 +332,14 @@ def test_template_resources_are_what_the_ros_cdk_defines() -> None:
     assert synthesized == {name: r.get("Properties", {}) for name, r in resources.items()}
 
 
+def test_template_parameters_are_what_the_ros_cdk_defines() -> None:
+    from ros_cdk import synthesize_parameters
+
+    parameters = load_yaml("template.yml")["Parameters"]
+
+    assert synthesize_parameters(parameters) == parameters
+
+
 def test_template_references_resolve() -> None:
     """Every Ref, Fn::Sub variable, Fn::GetAtt attribute and Condition names something real."""
     from ros_cdk import resource_types
