@@ -5,8 +5,9 @@ definitions: the type of every resource, the name and type of every property, wh
 required, their ranges and allowed values, and each resource's attributes. Every resource of the
 template is rebuilt as the CDK's `Ros*` construct from its Properties and the stack synthesized:
 a property the CDK does not know, a wrong type or an out-of-range value is an error, and the
-synthesized Properties must come back equal to the template's. Intrinsic functions go through
-unchanged: their values are only known to ROS at deploy time.
+synthesized Properties must come back equal to the template's; the Parameters likewise, as the
+CDK's `RosParameter`. Intrinsic functions go through unchanged: their values are only known to
+ROS at deploy time.
 """
 
 from __future__ import annotations
