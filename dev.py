@@ -6,6 +6,7 @@
     python3 dev.py invoke    run the handler on an event file (see --help)
     python3 dev.py emulator  run the local ICE emulator (see --help)
     python3 dev.py bench     run the benchmark (see --help)
+    python3 dev.py package   build the Function Compute code package (see --help)
 
 Setup is implicit: a virtual environment in .venv with the pinned requirements, rebuilt only when
 the requirement files change.
@@ -30,6 +31,7 @@ COMMANDS: dict[str, list[str]] = {
     "invoke": ["-m", "devtools.invoke"],
     "emulator": ["-m", "emulator"],
     "bench": ["-m", "bench"],
+    "package": ["-m", "devtools.package"],
 }
 
 

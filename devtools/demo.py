@@ -13,11 +13,11 @@ from pathlib import Path
 
 from devtools.invoke import emulator_context, invoke
 from devtools.samples import seed_for_event
+from emulator.cli import state_table, utc_time
 from emulator.server import Emulator
 from emulator.store import Store
-from snapshot_purge.events import parse_event
-from emulator.cli import state_table, utc_time
 from snapshot_purge.config import Settings
+from snapshot_purge.events import parse_event
 from snapshot_purge.model import DAY_MS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,24 +1,40 @@
 """The deploy descriptions and the sample events, checked against each other and the code.
 
-template.yml (Funcraft) and s.yaml (Serverless Devs fc3) describe one function in two formats;
+template.yml (ROS) and s.yaml (Serverless Devs fc3) describe one function in two formats;
 nothing else keeps them from drifting apart, from each other or from the names the code reads.
+Each is also checked offline with its tool's own definitions: the ROS CDK's resource types for
+template.yml, the fc3 component's schema for s.yaml.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
-import yaml
+from deploy_descriptors import (
+    ACCOUNT_ID,
+    REGION,
+    S_YAML_INPUTS,
+    TEMPLATE_INPUTS,
+    FunctionDescription,
+    RosRenderer,
+    describe_s_yaml,
+    describe_template,
+    function_role_statements,
+    load_yaml,
+    render_s_yaml,
+)
 
+from devtools.package import HANDLER_MODULE, RUNTIMES
 from emulator.seed import SAMPLE_JOB_IDS as DEMO_JOB_IDS
 from snapshot_purge.config import DEFAULT_KEY_PATTERN, Settings
 from snapshot_purge.events import parse_event
@@ -28,6 +44,7 @@ from snapshot_purge.request import RunPlan, build_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EVENTS = ROOT / "events"
+FC3_SCHEMA = Path(__file__).with_name("fc3") / "schema.json"
 DESCRIPTORS = ("template.yml", "s.yaml")
 ICE_SNAPSHOT_ACTIONS = {
     "ice:ListLiveSnapshotFiles",
@@ -37,6 +54,10 @@ ICE_SNAPSHOT_ACTIONS = {
 }
 # Read by aws-lambda-powertools, not by Settings.from_env.
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+# Function Compute: all of a function's variables together, at most 4 KB.
+ENVIRONMENT_LIMIT_BYTES = 4096
+# What a Serverless Devs user must set before `s deploy` (s.yaml's header, README "Deploying").
+S_YAML_REQUIRED_INPUTS = {"ICE_REGION", "SNAPSHOT_BUCKET", "FUNCTION_ROLE_ARN"}
 SAMPLE_TRIGGERS = {
     "timer.json": Trigger.TIMER,
     "oss-created.json": Trigger.OSS,
@@ -55,115 +76,6 @@ SAMPLE_OSS_EVENT_NAMES = {
 }
 # After every timestamp in the samples: a range ending later would be refused as the future.
 SAMPLE_NOW_MS = 1_795_219_200_000  # 2026-11-21T00:00:00Z
-
-
-@dataclass(frozen=True)
-class TimerTrigger:
-    cron: str
-    enabled: bool
-    payload: str
-
-
-@dataclass(frozen=True)
-class OssTrigger:
-    bucket: str
-    events: tuple[str, ...]
-    key_prefix: str
-    key_suffix: str
-
-
-@dataclass(frozen=True)
-class FunctionDescription:
-    """What a descriptor says about the function, in a shape both formats can be compared in."""
-
-    handler: str
-    runtime: str
-    code_dir: str
-    timeout_s: int
-    memory_mb: int
-    environment: dict[str, Any]
-    log_store: tuple[str, str]
-    timer: TimerTrigger
-    oss: OssTrigger
-    role_policies: list[Any]
-
-
-def load_yaml(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / name).read_text())
-    return loaded
-
-
-def only(items: list[Any]) -> Any:
-    assert len(items) == 1, f"expected exactly one, found {len(items)}: {items}"
-    return items[0]
-
-
-def describe_template() -> FunctionDescription:
-    template = load_yaml("template.yml")
-    assert template["Transform"] == "Aliyun::Serverless-2018-04-03"
-    service = only(
-        [r for r in template["Resources"].values() if r["Type"] == "Aliyun::Serverless::Service"]
-    )
-    # In this format a function is a child of its service, beside the service's Properties.
-    function = service["purge"]
-    assert function["Type"] == "Aliyun::Serverless::Function"
-    props, events = function["Properties"], function["Events"].values()
-    timer = only([e["Properties"] for e in events if e["Type"] == "Timer"])
-    oss = only([e["Properties"] for e in events if e["Type"] == "OSS"])
-    log_config = service["Properties"]["LogConfig"]
-    return FunctionDescription(
-        handler=props["Handler"],
-        runtime=props["Runtime"],
-        code_dir=props["CodeUri"],
-        timeout_s=props["Timeout"],
-        memory_mb=props["MemorySize"],
-        environment=props["EnvironmentVariables"],
-        log_store=(log_config["Project"], log_config["Logstore"]),
-        timer=TimerTrigger(timer["CronExpression"], timer["Enable"], timer["Payload"]),
-        oss=OssTrigger(
-            bucket=oss["BucketName"],
-            events=tuple(oss["Events"]),
-            key_prefix=oss["Filter"]["Key"]["Prefix"],
-            key_suffix=oss["Filter"]["Key"]["Suffix"],
-        ),
-        role_policies=service["Properties"]["Policies"],
-    )
-
-
-def describe_s_yaml() -> FunctionDescription:
-    project = load_yaml("s.yaml")
-    assert project["edition"] == "3.0.0"
-    resource = project["resources"]["purge"]
-    assert resource["component"] == "fc3"
-    props = resource["props"]
-    triggers = props["triggers"]
-    timer = only([t["triggerConfig"] for t in triggers if t["triggerType"] == "timer"])
-    oss = only([t for t in triggers if t["triggerType"] == "oss"])
-    return FunctionDescription(
-        handler=props["handler"],
-        runtime=props["runtime"],
-        code_dir=props["code"],
-        timeout_s=props["timeout"],
-        memory_mb=props["memorySize"],
-        environment=props["environmentVariables"],
-        log_store=(props["logConfig"]["project"], props["logConfig"]["logstore"]),
-        timer=TimerTrigger(timer["cronExpression"], timer["enable"], timer["payload"]),
-        oss=OssTrigger(
-            bucket=oss_source_arn_part(oss["sourceArn"], "bucket"),
-            events=tuple(oss["triggerConfig"]["events"]),
-            key_prefix=oss["triggerConfig"]["filter"]["key"]["prefix"],
-            key_suffix=oss["triggerConfig"]["filter"]["key"]["suffix"],
-        ),
-        # fc3 takes a role ARN; the policy that role must hold is kept beside it in `vars`.
-        role_policies=[project["vars"]["functionRolePolicy"]],
-    )
-
-
-def oss_source_arn_part(arn: str, part: str) -> str:
-    """`acs:oss:<region>:<account>:<bucket>`, the bucket's ARN an OSS trigger names."""
-    found = re.fullmatch(r"acs:oss:(?P<region>[\w-]+):[^:]+:(?P<bucket>[\w.-]+)", arn)
-    assert found is not None, f"{arn!r} is not an OSS bucket ARN"
-    return found[part]
 
 
 @cache
@@ -215,7 +127,7 @@ def timer_event(payload: str) -> dict[str, Any]:
 
 
 def planned_job_ids(plan: RunPlan) -> set[str]:
-    """The jobs a plan names; None when it sweeps every job of the region."""
+    """The jobs a plan names (a sweep of every job names none)."""
     named = {work.job_id for work in plan.jobs}
     if plan.pending is not None and plan.pending.selection.job_ids is not None:
         named |= set(plan.pending.selection.job_ids)
@@ -223,30 +135,43 @@ def planned_job_ids(plan: RunPlan) -> set[str]:
 
 
 def test_template_and_s_yaml_describe_the_same_function() -> None:
-    assert description("template.yml") == description("s.yaml")
+    # The role is the one thing each names differently: the template creates it, s.yaml is
+    # given its ARN (the template's RoleArn output).
+    template, s_yaml = description("template.yml"), description("s.yaml")
+
+    assert dataclasses.replace(template, role="") == dataclasses.replace(s_yaml, role="")
+    assert template.role == "<FunctionRole.Arn>"
+    assert s_yaml.role == S_YAML_INPUTS["FUNCTION_ROLE_ARN"]
 
 
 @pytest.mark.parametrize("descriptor", DESCRIPTORS)
-def test_handler_is_a_callable_at_the_root_of_the_code_directory(descriptor: str) -> None:
+def test_handler_is_a_callable_at_the_root_of_the_code_package(descriptor: str) -> None:
     deployed = description(descriptor)
     module_name, _, function_name = deployed.handler.rpartition(".")
 
     module = importlib.import_module(module_name)
 
-    # Function Compute imports the handler's module from the root of the uploaded code.
+    # Function Compute imports the handler's module from the root of the package, where
+    # `dev.py package` puts src/index.py.
     assert module.__file__ is not None
-    assert Path(module.__file__).resolve().parent == (ROOT / deployed.code_dir).resolve()
+    assert Path(module.__file__).resolve() == (ROOT / "src" / HANDLER_MODULE).resolve()
+    assert f"{module_name}.py" == HANDLER_MODULE
     assert callable(getattr(module, function_name, None))
 
 
 @pytest.mark.parametrize("descriptor", DESCRIPTORS)
-def test_runtime_is_a_python_the_code_supports(descriptor: str) -> None:
-    runtime = description(descriptor).runtime
+def test_runtime_is_a_python_the_code_supports_and_the_package_is_built_for(
+    descriptor: str,
+) -> None:
+    deployed = description(descriptor)
 
-    found = re.fullmatch(r"python(\d+)\.(\d+)", runtime)
+    found = re.fullmatch(r"python(\d+)\.(\d+)", deployed.runtime)
 
-    assert found is not None, f"{runtime!r} is not a versioned Python runtime"
+    assert found is not None, f"{deployed.runtime!r} is not a versioned Python runtime"
     assert (int(found[1]), int(found[2])) >= minimum_python()
+    assert deployed.runtime in RUNTIMES
+    # `dev.py package --runtime R` writes build/function-R.zip.
+    assert deployed.code_package == f"function-{deployed.runtime}.zip"
 
 
 @pytest.mark.parametrize("descriptor", DESCRIPTORS)
@@ -259,6 +184,14 @@ def test_every_environment_variable_is_one_the_code_reads(descriptor: str) -> No
 
 
 @pytest.mark.parametrize("descriptor", DESCRIPTORS)
+def test_environment_fits_function_computes_limits(descriptor: str) -> None:
+    environment = description(descriptor).environment
+
+    assert len(json.dumps(environment).encode()) < ENVIRONMENT_LIMIT_BYTES
+    assert not [name for name in environment if name.startswith("FC_")], "FC_ is the platform's"
+
+
+@pytest.mark.parametrize("descriptor", DESCRIPTORS)
 def test_settings_accept_the_environment_values(descriptor: str) -> None:
     environment = description(descriptor).environment
     # Function Compute takes environment values as text; YAML would make `true` or `7` another
@@ -267,7 +200,8 @@ def test_settings_accept_the_environment_values(descriptor: str) -> None:
 
     settings = Settings.from_env(environment)
 
-    assert settings.job_ids, "the timer sweep has no jobs to sweep"
+    assert settings.discover_jobs, "the default sweeps every job in the region"
+    assert settings.fanout
     assert KeyPattern(settings.key_pattern).has_time, "OSS events need a time in the key"
     assert isinstance(logging.getLevelName(environment["POWERTOOLS_LOG_LEVEL"]), int)
 
@@ -283,41 +217,54 @@ def test_descriptors_hold_no_credentials(descriptor: str) -> None:
 
 
 @pytest.mark.parametrize("descriptor", DESCRIPTORS)
-def test_timer_payload_is_a_sweep_of_the_configured_jobs(descriptor: str) -> None:
+def test_timer_payload_is_the_configured_retention_sweep(descriptor: str) -> None:
     deployed = description(descriptor)
     settings = Settings.from_env(deployed.environment)
 
     parsed = parse_event(json.dumps(timer_event(deployed.timer.payload)).encode())
-    plan = build_plan(parsed, settings, SAMPLE_NOW_MS)
 
     assert parsed.trigger is Trigger.TIMER
-    assert parsed.request.RetentionDays is not None
-    assert parsed.request.LookbackDays is not None
     assert deployed.timer.enabled
-    assert planned_job_ids(plan) == set(settings.job_ids)
+    assert deployed.timer.cron == "0 0 * * * *"
+    assert parsed.request.RetentionDays == settings.retention_days
+    assert parsed.request.LookbackDays == settings.lookback_days
 
 
-def test_sample_timer_event_carries_the_deployed_payload() -> None:
+@pytest.mark.parametrize("descriptor", DESCRIPTORS)
+def test_sample_timer_event_carries_the_deployed_payload(descriptor: str) -> None:
     """devtools/demo.py runs events/timer.json: the demo shows what the deployed timer does."""
     sample = json.loads((SAMPLE_EVENTS / "timer.json").read_text())
 
     parsed = parse_event(sample)
 
     assert parsed.trigger is Trigger.TIMER
-    assert json.loads(sample["payload"]) == json.loads(description("template.yml").timer.payload)
+    assert sample["payload"] == description(descriptor).timer.payload
 
 
-@pytest.mark.parametrize("descriptor", DESCRIPTORS)
-def test_role_policy_grants_only_the_ice_snapshot_actions(descriptor: str) -> None:
-    policies = description(descriptor).role_policies
-    # A managed policy is named by a string, and every one grants more than these actions.
-    assert all(isinstance(policy, dict) for policy in policies)
+@pytest.mark.parametrize("fan_out", ["true", "false"])
+def test_function_role_grants_the_ice_actions_and_invoking_itself_only_to_fan_out(
+    fan_out: str,
+) -> None:
+    statements = function_role_statements({"FanOut": fan_out})
+    function_arn = f"acs:fc:{REGION}:{ACCOUNT_ID}:functions/ice-snapshot-purge"
 
-    statements = [statement for policy in policies for statement in policy["Statement"]]
-    granted = [action for statement in statements for action in statement["Action"]]
+    granted = {action: statement["Resource"]
+               for statement in statements for action in statement["Action"]}
 
-    assert sorted(granted) == sorted(ICE_SNAPSHOT_ACTIONS)
     assert all(statement["Effect"] == "Allow" for statement in statements)
+    assert {a for a in granted if a.startswith("ice:")} == ICE_SNAPSHOT_ACTIONS
+    expected_fc = {"fc:InvokeFunction": [function_arn]} if fan_out == "true" else {}
+    assert {a: r for a, r in granted.items() if not a.startswith("ice:")} == expected_fc
+
+
+def test_role_only_stack_creates_the_role_for_serverless_devs() -> None:
+    template = load_yaml("template.yml")
+
+    resources = RosRenderer(template, {"DeployFunction": "false"}).resources()
+
+    assert list(resources) == ["FunctionRole"]
+    assert template["Outputs"]["RoleArn"]["Value"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    assert "Condition" not in template["Outputs"]["RoleArn"]
 
 
 @pytest.mark.parametrize("descriptor", DESCRIPTORS)
@@ -327,17 +274,113 @@ def test_oss_trigger_watches_snapshot_removals_only(descriptor: str) -> None:
 
     assert key_pattern.startswith(deployed.oss.key_prefix)
     assert key_pattern.endswith(deployed.oss.key_suffix)
+    assert deployed.oss.region == REGION
     # Created events would invoke the function once per snapshot; the timer covers retention.
     assert deployed.oss.events
     assert all(event.startswith("oss:ObjectRemoved:") for event in deployed.oss.events)
 
 
-def test_s_yaml_oss_trigger_source_is_in_the_function_region() -> None:
-    project = load_yaml("s.yaml")
-    props = project["resources"]["purge"]["props"]
-    oss = only([t for t in props["triggers"] if t["triggerType"] == "oss"])
+def test_async_invocations_run_as_idempotent_tasks() -> None:
+    settings = description("template.yml").async_settings
 
-    assert oss_source_arn_part(oss["sourceArn"], "region") == props["region"]
+    assert settings.task_mode, "shards are dispatched with x-fc-async-task-id"
+    assert 0 < settings.retry_attempts <= 8
+    assert settings.max_event_age_s <= 86_400
+
+
+def test_s_yaml_passes_the_fc3_components_schema() -> None:
+    props, _ = render_s_yaml()
+    schema = json.loads(FC3_SCHEMA.read_text())
+
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(props), key=str)
+
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_s_yaml_leaves_to_fc3_what_it_creates_itself() -> None:
+    props, _ = render_s_yaml()
+
+    assert props["logConfig"] == "auto"
+    assert all("invocationRole" not in trigger for trigger in props["triggers"])
+
+
+def test_s_yaml_needs_only_the_documented_shell_variables() -> None:
+    _, renderer = render_s_yaml()
+
+    required = {name for name, default in renderer.env_reads.items() if default is None}
+
+    assert required == S_YAML_REQUIRED_INPUTS
+    with pytest.raises(AssertionError, match="FUNCTION_ROLE_ARN"):
+        render_s_yaml({**S_YAML_INPUTS, "FUNCTION_ROLE_ARN": ""})
+
+
+def test_s_yaml_defaults_are_the_template_parameter_defaults() -> None:
+    """The same user gets the same function whichever tool they deploy it with."""
+    template = load_yaml("template.yml")
+    renderer = RosRenderer(template, TEMPLATE_INPUTS)
+    _, devs = render_s_yaml()
+
+    for name, default in devs.env_reads.items():
+        if default is not None:
+            assert default in {str(value) for value in renderer.parameters.values()}, name
+
+
+def test_template_resources_are_what_the_ros_cdk_defines() -> None:
+    """Every resource rebuilt with the ROS CDK and synthesized comes back unchanged."""
+    from ros_cdk import synthesize_resources
+
+    resources = load_yaml("template.yml")["Resources"]
+
+    synthesized = synthesize_resources(resources)
+
+    assert synthesized == {name: r.get("Properties", {}) for name, r in resources.items()}
+
+
+def test_template_parameters_are_what_the_ros_cdk_defines() -> None:
+    from ros_cdk import synthesize_parameters
+
+    parameters = load_yaml("template.yml")["Parameters"]
+
+    assert synthesize_parameters(parameters) == parameters
+
+
+def test_template_references_resolve() -> None:
+    """Every Ref, Fn::Sub variable, Fn::GetAtt attribute and Condition names something real."""
+    from ros_cdk import resource_types
+
+    template = load_yaml("template.yml")
+    attributes = {name: resource_types()[r["Type"]].attributes
+                  for name, r in template["Resources"].items()}
+    names = set(attributes) | set(RosRenderer(template, {}).parameters)
+    conditions = set(template["Conditions"])
+
+    problems = list(references(template, names, attributes, conditions))
+
+    assert not problems, problems
+
+
+def references(value: Any, names: set[str], attributes: Mapping[str, frozenset[str]],
+               conditions: set[str]) -> Iterator[str]:
+    """What in `value` names something that does not exist."""
+    if isinstance(value, list):
+        for item in value:
+            yield from references(item, names, attributes, conditions)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key == "Ref" and item != "ALIYUN::NoValue" and item not in names:
+            yield f"Ref {item}"
+        elif key == "Fn::Sub":
+            yield from (f"Fn::Sub ${{{v}}}" for v in re.findall(r"\$\{([\w:]+)\}", item)
+                        if v not in names)
+        elif key == "Fn::GetAtt" and item[1] not in attributes.get(item[0], ()):
+            yield f"Fn::GetAtt {item[0]}.{item[1]}"
+        elif key in {"Condition", "Fn::If"}:
+            condition = item if key == "Condition" else item[0]
+            if condition not in conditions:
+                yield f"{key} {condition}"
+        yield from references(item, names, attributes, conditions)
 
 
 def test_every_sample_event_has_an_expected_trigger() -> None:
