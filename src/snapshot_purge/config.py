@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from snapshot_purge.errors import BadRequest
 from snapshot_purge.rules import RetentionRule
@@ -19,7 +19,7 @@ DEFAULT_REGION = "cn-shanghai"
 DEFAULT_KEY_PATTERN = "snapshots/{JobId}/{UnixTimestamp}.jpg"
 LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "::1")
 ALL_JOBS = "*"
-_RULES = TypeAdapter(list[RetentionRule])
+RULES_EXAMPLE = '[{"JobName": "news-*", "RetentionDays": 3}]'
 
 
 @dataclass(frozen=True)
@@ -184,15 +184,23 @@ class _EnvReader:
         if not raw:
             return ()
         try:
-            return tuple(_RULES.validate_python(json.loads(raw)))
+            rules = json.loads(raw)
         except json.JSONDecodeError as err:
             raise BadRequest(
                 name, f"is not valid JSON ({err.msg} at column {err.colno}); expected a list like"
-                ' [{"JobName": "news-*", "RetentionDays": 3}] (environment variable)'
+                f" {RULES_EXAMPLE} (environment variable)"
             ) from None
+        if not isinstance(rules, list):
+            raise BadRequest(name, f"must be a list like {RULES_EXAMPLE} (environment variable)")
+        return tuple(self._rule(name, index, rule) for index, rule in enumerate(rules))
+
+    @staticmethod
+    def _rule(name: str, index: int, rule: object) -> RetentionRule:
+        try:
+            return RetentionRule.model_validate(rule)
         except ValidationError as err:
             first = err.errors(include_url=False)[0]
-            where = "".join(
-                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]
-            )
-            raise BadRequest(f"{name}{where}", f"{first['msg']} (environment variable)") from None
+            where = "".join(f".{part}" for part in first["loc"])
+            raise BadRequest(
+                f"{name}[{index}]{where}", f"{first['msg']} (environment variable)"
+            ) from None
