@@ -43,7 +43,8 @@ class LoopStats:
 def sequential_sweep(endpoint: str, key: AccessKey, slices: list[Window]) -> LoopStats:
     client = Client(Config(endpoint=endpoint, protocol="http", region_id="cn-shanghai",
                            access_key_id=key.access_key_id,
-                           access_key_secret=key.access_key_secret))
+                           access_key_secret=key.access_key_secret,
+                           security_token=key.security_token))
     stats = LoopStats()
 
     def call(action: str, send: Callable[[], T]) -> T:

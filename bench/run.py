@@ -1,241 +1,206 @@
-"""Benchmark: a timer sweep through the handler against a seeded, rate-capped ICE emulator.
+"""Benchmark: each shape of sweep against its own bound, the cold start and the cost of a log line.
 
-    python3 dev.py bench                                  # 10 jobs x 1 day at 5 s, 173k files
-    python3 dev.py bench --jobs 58 --days 1 --qps 100     # about 1,000,000 files
-    python3 dev.py bench transports                       # threads vs the SDK's _async methods
+    python3 dev.py bench                        # every shape at its default size, ~6 min
+    python3 dev.py bench --million              # many-slices at 58 jobs x 1 day: 1,002,240 records
+    python3 dev.py bench --only few-slices,fleet
+    python3 dev.py bench --quick                # a tenth of the files: a smoke run, not a measure
+    python3 dev.py bench --baseline             # also a plain sequential SDK loop (many-slices)
+    python3 dev.py bench transports             # threads vs the SDK's asyncio methods
 
-Seeds J jobs x D days of snapshots into a SQLite file and copies it, so both contenders start
-from the same state; runs the emulator as a separate process (its CPU and memory are not the
-handler's) with added latency and a per-action QPS cap; runs the sweep through the handler, then
-the same sweep as a plain sequential loop over the SDK; prints one JSON line comparing them with
-the minimum calls and the wall-time bound the caps allow. Timing goals live here, not in tests.
+Shapes (server cap per action and second; the client is not told it unless it says "budget"):
+  many-slices      10 jobs x 1 day at 5 s, cap 100/s, 5 ms latency (58 jobs with --million)
+  few-slices       4 jobs x half a day at 5 s, cap 40/s, 20 ms latency
+  windows-per-job  a timer sweep over 3 one-day windows per job: 20 jobs at 60 s, cap 100/s
+  high-cap         20 jobs x 1 day at 5 s, cap 300/s, 5 ms latency
+  fleet            J jobs x 1 day at 5 s (--fleet-jobs, default 8), cap 100/s, over the local
+                   Function Compute endpoint with 1, 2 and 4 shards; with the account budget
+                   given (ICE_MAX_QPS = the cap, split between the shards: "budget") and without
+                   (each shard finds its own rate: "adaptive")
+
+Prints one JSON line per shape on stdout as it finishes, then the cold start, the log line and the
+machine; then a table on stderr. See bench/measure.py for the minimum, the bound and the goals.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import math
 import os
 import platform
-import resource
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from bench.baseline import Window, sequential_sweep
-from devtools.fc_context import FcContext, FcCredentials, FcFunction
-from devtools.progress import TerminalProgress
-from emulator.seed import seed
-from emulator.signing import AccessKey
-from emulator.store import Store
-from snapshot_purge.app import handle
-from snapshot_purge.logs import make_logger
-from snapshot_purge.model import DAY_MS, MAX_FILES_PER_PAGE, MAX_TIMESTAMPS_PER_DELETE
-from snapshot_purge.plan import day_windows
+from bench.measure import GOALS
+from bench.shapes import Shape, catalogue, measure, measure_sequential_loop, seed_workload
 
-ROOT = Path(__file__).resolve().parents[1]
-LIST, DELETE = "ListLiveSnapshotFiles", "DeleteLiveSnapshotFiles"
-SDK_MODULE = "alibabacloud_ice20201109.client"
-# What `dev.py` gives the programs it runs: the function's code and the dev tools importable.
-PYTHON_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-RETENTION_DAYS = 1 / 24  # everything but the newest hour is due
-GOALS = {"call_efficiency_min": 0.98, "wall_vs_bound_max": 1.15, "peak_rss_mb_max": 200,
-         "import_overhead_ms_max": 60}
+SHAPE_GROUPS = ("many-slices", "few-slices", "windows-per-job", "high-cap", "fleet")
+EXTRAS = ("cold-start", "log-line")
+DEFAULT_FLEET_JOBS = 8
+LARGEST_FLEET = 4
+REFERENCE_LOOP = 3_000_000
 
 
-@dataclass(frozen=True)
-class Workload:
-    jobs: int
-    days: float
-    interval_s: int
-    latency_ms: float
-    qps: float
-    now_ms: int
-
-    @property
-    def slices(self) -> list[Window]:
-        cutoff = self.now_ms - int(RETENTION_DAYS * DAY_MS)
-        job_ids = [f"bench-job-{n:04d}" for n in range(self.jobs)]
-        span = (cutoff - int(self.days * DAY_MS), cutoff)
-        return [Window(job_id, *window) for job_id in job_ids for window in day_windows(span)]
+def selection(text: str) -> set[str]:
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = chosen - set(SHAPE_GROUPS) - set(EXTRAS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: name some of {', '.join(SHAPE_GROUPS + EXTRAS)}, separated by commas")
+    return chosen
 
 
-@contextmanager
-def emulator_process(db: Path, workload: Workload) -> Iterator[tuple[str, AccessKey]]:
-    """`dev.py emulator serve` on the database, in its own process; endpoint and credentials."""
-    command = [sys.executable, "-m", "emulator", "serve", "--db", str(db),
-               "--latency-ms", str(workload.latency_ms), "--qps", str(workload.qps)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               env=PYTHON_ENV, cwd=ROOT, text=True)
-    try:
-        assert process.stdout is not None
-        started = json.loads(process.stdout.readline())
-        yield started["endpoint"], AccessKey(started["access_key_id"],
-                                             started["access_key_secret"])
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} must be at least {minimum}")
+        return value
 
-
-def server_calls(endpoint: str) -> dict[str, dict[str, int]]:
-    with urllib.request.urlopen(f"http://{endpoint}/_emulator/calls", timeout=10) as answer:
-        calls: dict[str, dict[str, int]] = json.load(answer)["calls"]
-    return calls
-
-
-def import_ms(modules: tuple[str, ...], repeats: int) -> dict[str, float]:
-    """Median time to import each module in a fresh interpreter (a cold start's import cost),
-    the modules taken in turn so that a change in the machine's load falls on all alike."""
-    samples: dict[str, list[float]] = {module: [] for module in modules}
-    for _ in range(repeats):
-        for module in modules:
-            code = (f"import time; t = time.perf_counter(); import {module}; "
-                    "print((time.perf_counter() - t) * 1000)")
-            answer = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                    text=True, check=True, env=PYTHON_ENV)
-            samples[module].append(float(answer.stdout))
-    return {module: statistics.median(times) for module, times in samples.items()}
-
-
-def minimum_calls(store: Store, slices: list[Window]) -> tuple[int, dict[str, int]]:
-    """Files due, and the fewest calls that can list and delete them: per job-day slice,
-    ceil(files/100) list pages (at least one) and ceil(files/200) deletes."""
-    due = 0
-    calls = {LIST: 0, DELETE: 0}
-    for window in slices:
-        files = store.count_files(window.job_id, window.start_ms, window.end_ms)
-        due += files
-        calls[LIST] += max(1, math.ceil(files / MAX_FILES_PER_PAGE))
-        calls[DELETE] += math.ceil(files / MAX_TIMESTAMPS_PER_DELETE)
-    return due, calls
-
-
-def left_due(db: Path, slices: list[Window]) -> int:
-    store = Store(db)
-    try:
-        return sum(store.count_files(s.job_id, s.start_ms, s.end_ms) for s in slices)
-    finally:
-        store.close()
-
-
-def figures(calls: dict[str, int], minimum: dict[str, int], wall_s: float, workload: Workload,
-            throttled: int) -> dict[str, Any]:
-    bound_s = max(minimum[LIST], minimum[DELETE]) / workload.qps
-    total = sum(calls.values())
-    return {
-        "api_calls": calls,
-        "call_efficiency": round(sum(minimum.values()) / total, 4) if total else None,
-        "wall_s": round(wall_s, 2),
-        "wall_vs_bound": round(wall_s / bound_s, 3),
-        "throttled": throttled,
-        "throttled_share": round(throttled / total, 4) if total else 0.0,
-    }
-
-
-def run_purger(endpoint: str, key: AccessKey, workload: Workload, due: int, log: TextIO
-               ) -> tuple[dict[str, Any], float]:
-    event = {"triggerTime": "2026-01-01T00:00:00Z", "triggerName": "bench",
-             "payload": json.dumps({"RetentionDays": RETENTION_DAYS,
-                                    "LookbackDays": workload.days})}
-    env = {"ICE_ENDPOINT": endpoint, "ICE_MAX_QPS": str(workload.qps * 2),
-           "SNAPSHOT_JOB_IDS": ",".join(sorted({s.job_id for s in workload.slices}))}
-    context = FcContext(credentials=FcCredentials(key.access_key_id, key.access_key_secret),
-                        function=FcFunction(timeout=86_400))
-    progress = TerminalProgress(due=due)
-    started = time.monotonic()
-    summary = handle(event, context, logger=make_logger("bench", log), env=env,
-                     wall_clock=lambda: workload.now_ms / 1000,
-                     progress=progress if progress.enabled else None)
-    wall_s = time.monotonic() - started
-    return summary, wall_s
-
-
-def sweep(args: argparse.Namespace) -> dict[str, Any]:
-    imports = import_ms((SDK_MODULE, "index"), args.import_repeats)
-    workload = Workload(args.jobs, args.days, args.interval, args.latency_ms, args.qps,
-                        now_ms=int(time.time() * 1000))
-    with tempfile.TemporaryDirectory(prefix="ice-bench-") as scratch:
-        purger_db, loop_db = Path(scratch, "purger.db"), Path(scratch, "loop.db")
-        store = Store(purger_db)
-        seed(store, jobs=sorted({s.job_id for s in workload.slices}),
-             interval_s=workload.interval_s, days=workload.days + RETENTION_DAYS,
-             end_ms=workload.now_ms)
-        records = store.count_records()
-        due, minimum = minimum_calls(store, workload.slices)
-        store.close()
-        shutil.copy(purger_db, loop_db)
-        print(f"bench: {records:,} records, {due:,} due; server cap {workload.qps:g}/s per"
-              f" action, {workload.latency_ms:g} ms latency", file=sys.stderr)
-
-        with emulator_process(purger_db, workload) as (endpoint, key), \
-                Path(scratch, "purger.log").open("w") as log:
-            summary, wall_s = run_purger(endpoint, key, workload, due, log)
-            peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            throttled = sum(codes.get("Throttling.User", 0)
-                            for codes in server_calls(endpoint).values())
-        purger = {
-            "files_deleted": due - left_due(purger_db, workload.slices),
-            **figures(summary["api_calls"], minimum, wall_s, workload, throttled),
-            "retries": summary["retries"],
-            "complete": summary["complete"],
-            "peak_rss_mb": round(peak_rss_mb, 1),
-        }
-        loop: dict[str, Any] = {"skipped": True}
-        if not args.no_baseline:
-            with emulator_process(loop_db, workload) as (endpoint, key):
-                started = time.monotonic()
-                stats = sequential_sweep(endpoint, key, workload.slices)
-                loop_wall = time.monotonic() - started
-            loop = {"files_deleted": due - left_due(loop_db, workload.slices),
-                    **figures(dict(stats.calls), minimum, loop_wall, workload, stats.throttled)}
-
-    return {
-        "workload": {"jobs": workload.jobs, "days": workload.days,
-                     "interval_s": workload.interval_s, "records": records,
-                     "server_qps_cap_per_action": workload.qps,
-                     "latency_ms": workload.latency_ms},
-        "files_due": due,
-        "min_calls": minimum,
-        "wall_bound_s": round(max(minimum.values()) / workload.qps, 2),
-        "purger": purger,
-        "sequential_sdk_loop": loop,
-        "import_ms": {"sdk": round(imports[SDK_MODULE], 1),
-                      "handler": round(imports["index"], 1),
-                      "overhead": round(imports["index"] - imports[SDK_MODULE], 1)},
-        "goals": GOALS,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
-    }
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dev.py bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", choices=["sweep", "transports"], default="sweep")
-    parser.add_argument("--jobs", type=int, default=10, help="snapshot jobs (default 10)")
-    parser.add_argument("--days", type=float, default=1.0,
-                        help="days of snapshots to sweep per job (default 1)")
-    parser.add_argument("--interval", type=int, default=5,
-                        help="seconds between snapshots (default 5: 17,280 a day)")
-    parser.add_argument("--latency-ms", type=float, default=5.0,
-                        help="added by the emulator to every request (default 5)")
-    parser.add_argument("--qps", type=float, default=100.0,
-                        help="the emulator's cap per action and second (default 100)")
-    parser.add_argument("--no-baseline", action="store_true",
-                        help="skip the sequential SDK loop")
-    parser.add_argument("--import-repeats", type=int, default=9,
-                        help="fresh interpreters per import measurement (default 9)")
+    parser.add_argument("--only", type=selection, metavar="NAMES",
+                        help=f"comma-separated: {', '.join(SHAPE_GROUPS + EXTRAS)} (default all)")
+    parser.add_argument("--million", action="store_true",
+                        help="many-slices at 58 jobs x 1 day (1,002,240 records, ~2 min more)")
+    parser.add_argument("--quick", action="store_true",
+                        help="snapshots ten times further apart and 3 import samples: checks that"
+                             " the bench runs; its figures mean little")
+    parser.add_argument("--fleet-jobs", type=at_least(LARGEST_FLEET), default=DEFAULT_FLEET_JOBS,
+                        metavar="J",
+                        help=f"jobs in the fleet shapes (default {DEFAULT_FLEET_JOBS})")
+    parser.add_argument("--import-repeats", type=at_least(1), default=9, metavar="N",
+                        help="fresh interpreters per module and import measurement (default 9)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run many-slices as a plain sequential SDK loop")
     return parser
+
+
+def wanted(shape: Shape, chosen: set[str] | None) -> bool:
+    group = "fleet" if shape.shards is not None else shape.name
+    return chosen is None or group in chosen
+
+
+def run_shapes(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
+    shapes = [shape for shape in catalogue(million=args.million, quick=args.quick,
+                                           fleet_jobs=args.fleet_jobs)
+              if wanted(shape, args.only)]
+    with tempfile.TemporaryDirectory(prefix="ice-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        # Shapes of one workload are neighbours in the catalogue: each workload is seeded once.
+        for workload, group in itertools.groupby(shapes, key=lambda shape: shape.workload):
+            seeded = seed_workload(workload, scratch / "seeded.db")
+            for shape in group:
+                print(f"bench: {shape.name}: {seeded.records:,} records, {seeded.due:,} due;"
+                      f" cap {shape.cap:g}/s per action"
+                      f"{' (told)' if shape.told_cap else ' (not told)'},"
+                      f" {shape.latency_ms:g} ms latency", file=sys.stderr, flush=True)
+                try:
+                    emit(measure(shape, seeded, scratch))
+                except RuntimeError as failed:
+                    emit({"shape": shape.name, "error": str(failed)})
+                if args.baseline and shape.name == "many-slices":
+                    emit(measure_sequential_loop(shape, seeded, scratch))
+            seeded.db.unlink()
+
+
+def run_extras(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
+    if args.only is None or "log-line" in args.only:
+        from bench.log_line import per_line_us
+
+        emit({"shape": "log-line", **per_line_us()})
+    if args.only is None or "cold-start" in args.only:
+        from bench.cold_start import from_package, from_source
+
+        repeats = 3 if args.quick else args.import_repeats
+        print(f"bench: cold start, {repeats} fresh interpreters per module", file=sys.stderr)
+        emit({"shape": "cold-start-source", **from_source(repeats)})
+        emit({"shape": "cold-start-package", **from_package(repeats)})
+
+
+def reference_loop_ms() -> float:
+    """A fixed pure-Python loop: how fast this machine ran Python today (the same machine has
+    been seen to differ by 1.5x between hours), to compare figures taken at different times."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for n in range(REFERENCE_LOOP):
+            total += n % 7
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def machine() -> dict[str, Any]:
+    return {"shape": "machine", "python": platform.python_version(), "cpus": os.cpu_count(),
+            "platform": platform.platform(), "reference_loop_ms": reference_loop_ms(),
+            "load_avg_end": [round(n, 2) for n in os.getloadavg()]}
+
+
+def percent(share: float) -> str:
+    return f"{share:.2%}"
+
+
+def cpu_cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def table(lines: list[dict[str, Any]]) -> str:
+    rows = [("shape", "files", "bound s", "wall s", "x bound", "calls eff", "throttled",
+             "RSS MB", "handler CPU s", "emulator CPU s", "others", "wall goal")]
+    notes = []
+    for line in lines:
+        if "error" in line:
+            notes.append(f"{line['shape']}: {line['error']}")
+        elif "bound_s" in line:
+            cpu = line["cpu_s"]
+            others = cpu["others"]
+            rows.append((
+                line["shape"], f"{line['workload']['files_due']:,}", f"{line['bound_s']:.1f}",
+                f"{line['wall_s']:.1f}", f"{line['wall_vs_bound']:.3f}",
+                f"{line['call_efficiency']:.4f}", percent(line["throttled_share"]),
+                f"{line['peak_rss_mb']:.0f}", cpu_cell(cpu["handler"]), cpu_cell(cpu["emulator"]),
+                "-" if others is None else percent(others / (cpu["cores"] * line["wall_s"])),
+                line["goals"]["wall"],
+            ))
+        elif line["shape"].startswith("cold-start"):
+            notes.append(
+                f"{line['shape']}: " + (line["error"] if "error" in line else
+                f"import index {line['handler_ms']:.0f} ms, bare SDK client {line['sdk_ms']:.0f}"
+                f" ms: {line['overhead_ms']:.0f} ms overhead (goal <= "
+                f"{GOALS.import_overhead_ms:g}: {'met' if line['met'] else 'NOT MET'}; Python"
+                f" {line['python']}, median of {line['samples']})"))
+        elif line["shape"] == "machine":
+            notes.append(f"machine: {line['cpus']} CPUs, Python {line['python']}, reference loop"
+                         f" {line['reference_loop_ms']:.0f} ms, load average at the end"
+                         f" {line['load_avg_end'][0]:.2f}")
+        elif line["shape"] == "log-line":
+            notes.append(f"log-line: {line['us_per_line']:.1f} us per file line (goal <="
+                         f" {GOALS.log_line_us:g}: {'met' if line['met'] else 'NOT MET'})")
+    widths = [max(len(row[n]) for row in rows) for n in range(len(rows[0]))]
+    rendered = ["  ".join(cell.ljust(width) if n == 0 else cell.rjust(width)
+                          for n, (cell, width) in enumerate(zip(row, widths, strict=True)))
+                for row in rows]
+    legend = ("CPU s: CPU seconds while the sweep ran (the handler's over all its processes);"
+              " others: the share of the cores\nthat other processes used meanwhile. CPU-bound:"
+              " the CPU time taken would not fit in the time the goal allows")
+    goals = (f"goals: calls eff >= {GOALS.call_efficiency}, wall <= {GOALS.wall_vs_bound} x bound"
+             f" (unless CPU-bound), throttled < {percent(GOALS.throttled_share)}, peak RSS <"
+             f" {GOALS.peak_rss_mb:g} MB")
+    return "\n".join([*rendered, legend, goals, *notes])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,5 +210,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(compare()))
         return 0
-    print(json.dumps(sweep(args)))
+    lines: list[dict[str, Any]] = []
+
+    def emit(line: dict[str, Any]) -> None:
+        lines.append(line)
+        print(json.dumps(line), flush=True)
+
+    run_shapes(args, emit)
+    run_extras(args, emit)
+    emit(machine())
+    print(table(lines), file=sys.stderr)
     return 0

@@ -2,7 +2,8 @@
 function deployed on it with fan-out on, so a sweep runs as a coordinator and its shards.
 
 Both endpoints accept the function role's credentials, as on Alibaba Cloud: the coordinator
-discovers jobs in ICE and invokes itself through FC with the keys FC handed it.
+discovers jobs in ICE and invokes itself through FC with the keys FC handed it. `local_function`
+is the FC side alone, for an ICE endpoint that runs elsewhere (the benchmark's own process).
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ FUNCTION = "ice-snapshot-purge"
 
 
 @dataclass
-class LocalFleet:
-    ice: Emulator
+class LocalFunction:
     fc: FunctionCompute
     client: Any  # the official FC SDK client, as a person or a trigger would call
 
@@ -65,24 +65,28 @@ class LocalFleet:
         ]
 
 
+@dataclass
+class LocalFleet(LocalFunction):
+    ice: Emulator
+
+
 @contextmanager
-def local_fleet(
-    store: Store,
+def local_function(
+    ice_endpoint: str,
+    key: AccessKey,
     *,
     environment: Mapping[str, str] | None = None,
-    faults: Faults | None = None,
     timeout_s: float = 900.0,
     instances: int = 4,
     retry_delay_s: float = 0.5,
-) -> Iterator[LocalFleet]:
-    key = AccessKey.generate(sts=True)
-    with Emulator(store, faults=faults, credentials=key) as ice, \
-            FunctionCompute(credentials=key) as fc:
+) -> Iterator[LocalFunction]:
+    """This function on a local FC endpoint that accepts `key`, its role's keys too."""
+    with FunctionCompute(credentials=key) as fc:
         fc.add_function(FunctionConfig(
             name=FUNCTION,
             code_paths=(ROOT / "src",),
             environment={
-                "ICE_ENDPOINT": ice.endpoint,
+                "ICE_ENDPOINT": ice_endpoint,
                 "FANOUT": "true",
                 "FANOUT_ENDPOINT": fc.endpoint,
                 **(environment or {}),
@@ -96,4 +100,21 @@ def local_fleet(
             access_key_id=key.access_key_id, access_key_secret=key.access_key_secret,
             security_token=key.security_token, read_timeout=60_000,
         ))
-        yield LocalFleet(ice, fc, client)
+        yield LocalFunction(fc, client)
+
+
+@contextmanager
+def local_fleet(
+    store: Store,
+    *,
+    environment: Mapping[str, str] | None = None,
+    faults: Faults | None = None,
+    timeout_s: float = 900.0,
+    instances: int = 4,
+    retry_delay_s: float = 0.5,
+) -> Iterator[LocalFleet]:
+    key = AccessKey.generate(sts=True)
+    with Emulator(store, faults=faults, credentials=key) as ice, \
+            local_function(ice.endpoint, key, environment=environment, timeout_s=timeout_s,
+                           instances=instances, retry_delay_s=retry_delay_s) as function:
+        yield LocalFleet(function.fc, function.client, ice)

@@ -1,0 +1,73 @@
+"""Cold start: what `import index` costs over the bare SDK client, in fresh interpreters.
+
+The two imports take turns, each in a new interpreter, so that a change in the machine's load
+falls on both alike; the medians are compared. Measured twice:
+- from source: the development interpreter with src/ on the path, as `dev.py` runs it;
+- from the package: the code package `dev.py package` builds (here into a temporary directory, so
+  build/ is left alone), unpacked, imported by the runtime's python3.10 with `-I -S`: no site
+  directory, no user paths, no PYTHON* variables, only the package and the standard library.
+  `-I` ignores PYTHONPATH, so the timing code puts the directory first on `sys.path`, as Function
+  Compute puts /code.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from bench.measure import GOALS
+from bench.processes import PYTHON_ENV, ROOT
+from devtools.package import PackageError, build, find_interpreter
+
+SDK_MODULE = "alibabacloud_ice20201109.client"
+HANDLER_MODULE = "index"
+RUNTIME = "python3.10"
+
+
+def _timing_code(module: str, path: str | None) -> str:
+    prefix = "" if path is None else f"import sys; sys.path.insert(0, {path!r}); "
+    return (f"{prefix}import time; t = time.perf_counter(); import {module}; "
+            "print((time.perf_counter() - t) * 1000)")
+
+
+def _medians(python: str, flags: list[str], path: str | None, cwd: Path, repeats: int,
+             env: dict[str, str] | None) -> dict[str, Any]:
+    samples: dict[str, list[float]] = {SDK_MODULE: [], HANDLER_MODULE: []}
+    for _ in range(repeats):
+        for module, times in samples.items():
+            answer = subprocess.run([python, *flags, "-c", _timing_code(module, path)],
+                                    capture_output=True, text=True, check=True, cwd=cwd, env=env)
+            times.append(float(answer.stdout))
+    sdk, handler = (statistics.median(samples[m]) for m in (SDK_MODULE, HANDLER_MODULE))
+    return {"sdk_ms": round(sdk, 1), "handler_ms": round(handler, 1),
+            "overhead_ms": round(handler - sdk, 1), "samples": repeats,
+            "met": handler - sdk <= GOALS.import_overhead_ms}
+
+
+def from_source(repeats: int) -> dict[str, Any]:
+    return {"python": sys.version.split()[0],
+            **_medians(sys.executable, [], None, ROOT, repeats, PYTHON_ENV)}
+
+
+def from_package(repeats: int) -> dict[str, Any]:
+    """Build the package, unpack it and time it; or say why it could not be built."""
+    try:
+        # The interpreter itself, not a pyenv shim: a shim's start-up would slow every sample.
+        python, version = subprocess.run(
+            [find_interpreter(RUNTIME), "-c", "import sys; print(sys.executable, sys.version)"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()[:2]
+        with tempfile.TemporaryDirectory(prefix="bench-package-") as scratch:
+            package = build(RUNTIME, out_dir=Path(scratch))
+            unpacked = Path(scratch, "code")
+            with zipfile.ZipFile(package.path) as archive:
+                archive.extractall(unpacked)
+            return {"python": version, "package_mb": round(package.zipped_bytes / 1e6, 1),
+                    **_medians(python, ["-I", "-S"], str(unpacked), unpacked, repeats, None)}
+    except PackageError as err:
+        return {"error": f"the package could not be built: {err}"}
