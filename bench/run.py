@@ -166,15 +166,17 @@ def table(lines: list[dict[str, Any]]) -> str:
         if "error" in line:
             notes.append(f"{line['shape']}: {line['error']}")
         elif "bound_s" in line:
-            cpu = line["cpu_s"]
-            others = cpu["others"]
+            # The sequential loop, a comparison, has no CPU figures and no goals.
+            cpu = line.get("cpu_s", {})
+            others = cpu.get("others")
             rows.append((
-                line["shape"], f"{line['workload']['files_due']:,}", f"{line['bound_s']:.1f}",
+                line["shape"], f"{line['files_due']:,}", f"{line['bound_s']:.1f}",
                 f"{line['wall_s']:.1f}", f"{line['wall_vs_bound']:.3f}",
                 f"{line['call_efficiency']:.4f}", percent(line["throttled_share"]),
-                f"{line['peak_rss_mb']:.0f}", cpu_cell(cpu["handler"]), cpu_cell(cpu["emulator"]),
+                f"{line['peak_rss_mb']:.0f}" if "peak_rss_mb" in line else "-",
+                cpu_cell(cpu.get("handler")), cpu_cell(cpu.get("emulator")),
                 "-" if others is None else percent(others / (cpu["cores"] * line["wall_s"])),
-                line["goals"]["wall"],
+                line["goals"]["wall"] if "goals" in line else "-",
             ))
         elif line["shape"].startswith("cold-start"):
             notes.append(

@@ -208,9 +208,10 @@ def figures(shape: Shape, seeded: Seeded, result: dict[str, Any],
     return {
         "shape": shape.name,
         "workload": {**asdict(shape.workload), "records": seeded.records,
-                     "files_due": seeded.due, "cap_per_action": shape.cap,
+                     "cap_per_action": shape.cap,
                      "latency_ms": shape.latency_ms, "client_told_cap": shape.told_cap,
                      "shards": shape.shards},
+        "files_due": seeded.due,
         "minimum_calls": minimum,
         "bound_s": round(bound, 2),
         "calls": made,
@@ -261,10 +262,14 @@ def measure_sequential_loop(shape: Shape, seeded: Seeded, scratch: Path) -> dict
     db.unlink()
     minimum = minimum_calls(seeded.jobs)
     bound = bound_s(minimum, shape.cap)
-    return {"shape": f"{shape.name}-sequential-sdk-loop", "calls": dict(stats.calls),
+    total = sum(stats.calls.values())
+    return {"shape": f"{shape.name}-sequential-sdk-loop", "files_due": seeded.due,
+            "bound_s": round(bound, 2), "calls": dict(stats.calls),
             "call_efficiency": round(call_efficiency(minimum, stats.calls), 4),
             "wall_s": round(wall_s, 2), "wall_vs_bound": round(wall_s / bound, 3),
-            "throttled": stats.throttled, "files_deleted": seeded.due - due_left}
+            "throttled": stats.throttled,
+            "throttled_share": round(stats.throttled / total, 4) if total else 0.0,
+            "files_deleted": seeded.due - due_left}
 
 
 def catalogue(*, million: bool, quick: bool, fleet_jobs: int) -> list[Shape]:
