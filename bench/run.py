@@ -4,6 +4,7 @@
     python3 dev.py bench --million              # many-slices at 58 jobs x 1 day: 1,002,240 records
     python3 dev.py bench --only few-slices,fleet
     python3 dev.py bench --quick                # a tenth of the files: a smoke run, not a measure
+    python3 dev.py bench --repeats 3            # each shape 3 times, round after round: medians
     python3 dev.py bench --baseline             # also a plain sequential SDK loop (many-slices)
     python3 dev.py bench transports             # threads vs the SDK's asyncio methods
 
@@ -24,7 +25,6 @@ machine; then a table on stderr. See bench/measure.py for the minimum, the bound
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"jobs in the fleet shapes (default {DEFAULT_FLEET_JOBS})")
     parser.add_argument("--import-repeats", type=at_least(1), default=9, metavar="N",
                         help="fresh interpreters per module and import measurement (default 9)")
+    parser.add_argument("--repeats", type=at_least(1), default=1, metavar="N",
+                        help="run every shape N times, round after round, and report the run"
+                             " with the median wall time (default 1)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run many-slices as a plain sequential SDK loop")
     return parser
@@ -94,27 +97,41 @@ def wanted(shape: Shape, chosen: set[str] | None) -> bool:
     return chosen is None or group in chosen
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time (the lower of the middle two), with every run's wall
+    time beside it: one run's figures, not a blend of several."""
+    if any("error" in run for run in runs):
+        return next(run for run in runs if "error" in run)
+    chosen = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
+    return {**chosen, "runs": len(runs), "wall_s_of_runs": [run["wall_s"] for run in runs]}
+
+
 def run_shapes(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
     shapes = [shape for shape in catalogue(million=args.million, quick=args.quick,
                                            fleet_jobs=args.fleet_jobs)
               if wanted(shape, args.only)]
+    runs: dict[str, list[dict[str, Any]]] = {shape.name: [] for shape in shapes}
     with tempfile.TemporaryDirectory(prefix="ice-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
-        # Shapes of one workload are neighbours in the catalogue: each workload is seeded once.
-        for workload, group in itertools.groupby(shapes, key=lambda shape: shape.workload):
-            seeded = seed_workload(workload, scratch / "seeded.db")
-            for shape in group:
-                print(f"bench: {shape.name}: {seeded.records:,} records, {seeded.due:,} due;"
-                      f" cap {shape.cap:g}/s per action"
-                      f"{' (told)' if shape.told_cap else ' (not told)'},"
+        seeded = {}
+        for number, workload in enumerate(dict.fromkeys(shape.workload for shape in shapes)):
+            seeded[workload] = seed_workload(workload, scratch / f"seeded-{number}.db")
+        # Round after round over all the shapes: a change in the machine's load falls on all.
+        for round_number in range(1, args.repeats + 1):
+            for shape in shapes:
+                sample = seeded[shape.workload]
+                print(f"bench: {shape.name} (run {round_number} of {args.repeats}):"
+                      f" {sample.records:,} records, {sample.due:,} due; cap {shape.cap:g}/s per"
+                      f" action{' (told)' if shape.told_cap else ' (not told)'},"
                       f" {shape.latency_ms:g} ms latency", file=sys.stderr, flush=True)
                 try:
-                    emit(measure(shape, seeded, scratch))
+                    runs[shape.name].append(measure(shape, sample, scratch))
                 except RuntimeError as failed:
-                    emit({"shape": shape.name, "error": str(failed)})
-                if args.baseline and shape.name == "many-slices":
-                    emit(measure_sequential_loop(shape, seeded, scratch))
-            seeded.db.unlink()
+                    runs[shape.name].append({"shape": shape.name, "error": str(failed)})
+                if round_number == args.repeats:
+                    emit(median_run(runs[shape.name]))
+                if args.baseline and round_number == 1 and shape.name == "many-slices":
+                    emit(measure_sequential_loop(shape, sample, scratch))
 
 
 def run_extras(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
@@ -196,9 +213,10 @@ def table(lines: list[dict[str, Any]]) -> str:
     rendered = ["  ".join(cell.ljust(width) if n == 0 else cell.rjust(width)
                           for n, (cell, width) in enumerate(zip(row, widths, strict=True)))
                 for row in rows]
-    legend = ("CPU s: CPU seconds while the sweep ran (the handler's over all its processes);"
-              " others: the share of the cores\nthat other processes used meanwhile. CPU-bound:"
-              " the CPU time taken would not fit in the time the goal allows")
+    legend = ("wall s: with --repeats, the run of median wall time. CPU s: CPU seconds while the"
+              " sweep ran (the handler's over all\nits processes); others: the share of the cores"
+              " that other processes used meanwhile. CPU-bound: the CPU time taken\nwould not fit"
+              " in the time the goal allows")
     goals = (f"goals: calls eff >= {GOALS.call_efficiency}, wall <= {GOALS.wall_vs_bound} x bound"
              f" (unless CPU-bound), throttled < {percent(GOALS.throttled_share)}, peak RSS <"
              f" {GOALS.peak_rss_mb:g} MB")
