@@ -22,25 +22,36 @@ THROTTLED = "Throttling.User"
 TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
+class EmulatorGone(RuntimeError):
+    """The emulator process ended before the measurement did."""
+
+
 @dataclass(frozen=True)
 class RunningEmulator:
     endpoint: str
     key: AccessKey
-    pid: int
+    process: subprocess.Popen[str]
+    stderr: Path
 
     def calls(self) -> dict[str, dict[str, int]]:
         """Answers per action and code (`OK`, `Throttling.User`, ...), counted by the server."""
+        self.check_alive()
         with urllib.request.urlopen(f"http://{self.endpoint}/_emulator/calls",
                                     timeout=10) as answer:
             calls: dict[str, dict[str, int]] = json.load(answer)["calls"]
         return calls
 
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise _gone(self.process, self.stderr, "ended during the run")
+
     def cpu_s(self) -> float | None:
         """CPU time the emulator process has used so far."""
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
         except OSError:
             return None
+        fields = stat.rpartition(")")[2].split()
         # utime and stime are fields 14 and 15 of stat(5); 12 and 13 after the command name.
         return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
@@ -49,21 +60,34 @@ class RunningEmulator:
 def emulator_process(db: Path, *, caps: Mapping[str, float], latency_ms: float
                      ) -> Iterator[RunningEmulator]:
     """`dev.py emulator serve` on the database, with STS credentials, a cap per action and added
-    latency, until the block ends."""
+    latency, until the block ends. Its stderr goes to a file beside the database, so that if it
+    ends early the error can say why."""
     command = [sys.executable, "-m", "emulator", "serve", "--db", str(db), "--sts",
                "--latency-ms", str(latency_ms),
                *(f"--qps={action}={cap:g}" for action, cap in caps.items())]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               env=PYTHON_ENV, cwd=ROOT, text=True)
+    errors = db.with_suffix(".emulator.log")
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr,
+                                   env=PYTHON_ENV, cwd=ROOT, text=True)
     try:
         assert process.stdout is not None
-        started = json.loads(process.stdout.readline())
+        line = process.stdout.readline()
+        if not line:
+            process.wait(timeout=30)
+            raise _gone(process, errors, "did not start")
+        started = json.loads(line)
         key = AccessKey(started["access_key_id"], started["access_key_secret"],
                         started["security_token"])
-        yield RunningEmulator(started["endpoint"], key, process.pid)
+        yield RunningEmulator(started["endpoint"], key, process, errors)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _gone(process: subprocess.Popen[str], stderr: Path, what: str) -> EmulatorGone:
+    lines = stderr.read_text(errors="replace").strip().splitlines()
+    return EmulatorGone(f"the emulator {what} (exit {process.returncode}):"
+                        f" {lines[-1] if lines else 'it said nothing'}")
 
 
 def _machine_ticks() -> tuple[int, int] | None:

@@ -43,7 +43,7 @@ from snapshot_purge.model import DAY_MS
 from snapshot_purge.plan import day_windows
 
 RETENTION_DAYS = 1 / 24
-RETENTION_MS = 3_600_000
+RETENTION_MS = round(RETENTION_DAYS * DAY_MS)
 JOB_ID_PREFIX = "bench-job-"
 
 
@@ -165,13 +165,15 @@ def measure(shape: Shape, seeded: Seeded, scratch: Path) -> dict[str, Any]:
     shutil.copy(seeded.db, db)
     load_before = os.getloadavg()
     caps = {action: shape.cap for action in ACTIONS}
+    log = scratch / f"{shape.name}.log"
     with emulator_process(db, caps=caps, latency_ms=shape.latency_ms) as ice:
         emulator_cpu = ice.cpu_s()
-        result = run_sweep(shape, seeded, ice, scratch / f"{shape.name}.log")
+        result = run_sweep(shape, seeded, ice, log)
         emulator_cpu_after = ice.cpu_s()
         answers = ice.calls()
     due_left, records_left = left_in(db, seeded, shape.workload.job_ids)
     db.unlink()
+    log.unlink(missing_ok=True)
     return figures(shape, seeded, result, answers, {
         "emulator_s": None if emulator_cpu is None or emulator_cpu_after is None
         else emulator_cpu_after - emulator_cpu,
