@@ -1,19 +1,26 @@
 """What one `snapshot_file` line costs: `Reporter.file` through the function's Powertools Logger
 (`snapshot_purge.logs`) into a file, with the run's keys on every line as the handler sets them.
 
-Timed in batches; the median batch gives the cost per line, so a burst of load elsewhere on the
-machine spoils one batch, not the figure.
+`python -m bench.log_line` prints it as JSON. It runs in a fresh interpreter that has imported
+`index` and nothing of the bench's, so that its heap (which the garbage collector walks) is the
+function's. Timed in batches; the median batch gives the cost per line, so a burst of load
+elsewhere on the machine spoils one batch, not the figure.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from typing import Any
 
 from bench.measure import GOALS
+from bench.processes import PYTHON_ENV, ROOT
 from snapshot_purge.ice import CallStats
 from snapshot_purge.logs import make_logger
 from snapshot_purge.model import FileOutcome, Result, RunIdentity, SnapshotFile, Trigger
@@ -53,3 +60,15 @@ def per_line_us() -> dict[str, Any]:
     median = statistics.median(batches)
     return {"us_per_line": round(median, 2), "batches": BATCHES,
             "lines_per_batch": LINES_PER_BATCH, "met": median <= GOALS.log_line_us}
+
+
+def in_fresh_interpreter() -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "bench.log_line"], capture_output=True,
+                          text=True, check=True, env=PYTHON_ENV, cwd=ROOT)
+    measured: dict[str, Any] = json.loads(done.stdout)
+    return measured
+
+
+if __name__ == "__main__":
+    importlib.import_module("index")  # the function's modules, loaded as in its process
+    print(json.dumps(per_line_us()))

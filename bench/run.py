@@ -136,9 +136,9 @@ def run_shapes(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None])
 
 def run_extras(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
     if args.only is None or "log-line" in args.only:
-        from bench.log_line import per_line_us
+        from bench.log_line import in_fresh_interpreter
 
-        emit({"shape": "log-line", **per_line_us()})
+        emit({"shape": "log-line", **in_fresh_interpreter()})
     if args.only is None or "cold-start" in args.only:
         from bench.cold_start import from_package, from_source
 
