@@ -28,22 +28,20 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.measure import GOALS
+from bench.processes import reference_loop_ms
 from bench.shapes import Shape, catalogue, measure, measure_sequential_loop, seed_workload
 
 SHAPE_GROUPS = ("many-slices", "few-slices", "windows-per-job", "high-cap", "fleet")
 EXTRAS = ("cold-start", "log-line")
 DEFAULT_FLEET_JOBS = 8
 LARGEST_FLEET = 4
-REFERENCE_LOOP = 3_000_000
 
 
 def selection(text: str) -> set[str]:
@@ -103,7 +101,9 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     if any("error" in run for run in runs):
         return next(run for run in runs if "error" in run)
     chosen = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
-    return {**chosen, "runs": len(runs), "wall_s_of_runs": [run["wall_s"] for run in runs]}
+    return {**chosen, "runs": len(runs), "wall_s_of_runs": [run["wall_s"] for run in runs],
+            "throttled_of_runs": [run["throttled"] for run in runs],
+            "reference_loop_ms_of_runs": [run["reference_loop_ms"] for run in runs]}
 
 
 def run_shapes(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
@@ -148,19 +148,6 @@ def run_extras(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None])
         emit({"shape": "cold-start-package", **from_package(repeats)})
 
 
-def reference_loop_ms() -> float:
-    """A fixed pure-Python loop: how fast this machine ran Python today (the same machine has
-    been seen to differ by 1.5x between hours), to compare figures taken at different times."""
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        total = 0
-        for n in range(REFERENCE_LOOP):
-            total += n % 7
-        times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 1)
-
-
 def machine() -> dict[str, Any]:
     return {"shape": "machine", "python": platform.python_version(), "cpus": os.cpu_count(),
             "platform": platform.platform(), "reference_loop_ms": reference_loop_ms(),
@@ -177,7 +164,7 @@ def cpu_cell(value: float | None) -> str:
 
 def table(lines: list[dict[str, Any]]) -> str:
     rows = [("shape", "files", "bound s", "wall s", "x bound", "calls eff", "throttled",
-             "RSS MB", "handler CPU s", "emulator CPU s", "others", "wall goal")]
+             "RSS MB", "handler CPU s", "emulator CPU s", "others", "ref ms", "wall goal")]
     notes = []
     for line in lines:
         if "error" in line:
@@ -193,6 +180,7 @@ def table(lines: list[dict[str, Any]]) -> str:
                 f"{line['peak_rss_mb']:.0f}" if "peak_rss_mb" in line else "-",
                 cpu_cell(cpu.get("handler")), cpu_cell(cpu.get("emulator")),
                 "-" if others is None else percent(others / (cpu["cores"] * line["wall_s"])),
+                f"{line['reference_loop_ms']:.0f}" if "reference_loop_ms" in line else "-",
                 line["goals"]["wall"] if "goals" in line else "-",
             ))
         elif line["shape"].startswith("cold-start"):
@@ -213,10 +201,13 @@ def table(lines: list[dict[str, Any]]) -> str:
     rendered = ["  ".join(cell.ljust(width) if n == 0 else cell.rjust(width)
                           for n, (cell, width) in enumerate(zip(row, widths, strict=True)))
                 for row in rows]
-    legend = ("wall s: with --repeats, the run of median wall time. CPU s: CPU seconds while the"
-              " sweep ran (the handler's over all\nits processes); others: the share of the cores"
-              " that other processes used meanwhile. CPU-bound: the CPU time taken\nwould not fit"
-              " in the time the goal allows")
+    legend = "\n".join([
+        "wall s: with --repeats, the run of median wall time",
+        "CPU s: CPU seconds while the sweep ran (the handler's: all its processes together)",
+        "others: the share of the cores that other processes used meanwhile",
+        "ref ms: a fixed Python loop's time just before the run (lower: a faster machine)",
+        "CPU-bound: the CPU time the run took would not fit in the time the goal allows",
+    ])
     goals = (f"goals: calls eff >= {GOALS.call_efficiency}, wall <= {GOALS.wall_vs_bound} x bound"
              f" (unless CPU-bound), throttled < {percent(GOALS.throttled_share)}, peak RSS <"
              f" {GOALS.peak_rss_mb:g} MB")

@@ -36,7 +36,14 @@ from bench.measure import (
     minimum_calls,
     wall_verdict,
 )
-from bench.processes import PYTHON_ENV, ROOT, THROTTLED, RunningEmulator, emulator_process
+from bench.processes import (
+    PYTHON_ENV,
+    ROOT,
+    THROTTLED,
+    RunningEmulator,
+    emulator_process,
+    reference_loop_ms,
+)
 from emulator.seed import seed
 from emulator.store import Store
 from snapshot_purge.model import DAY_MS
@@ -159,26 +166,37 @@ def left_in(db: Path, seeded: Seeded, job_ids: list[str]) -> tuple[int, int]:
         store.close()
 
 
+@dataclass(frozen=True)
+class Around:
+    """What was seen around one sweep: the machine before it, the emulator's CPU during it, and
+    the database after it."""
+
+    load_avg: tuple[float, float, float]
+    reference_loop_ms: float
+    emulator_s: float | None
+    due_left: int
+    records_left: int
+
+
 def measure(shape: Shape, seeded: Seeded, scratch: Path) -> dict[str, Any]:
     """Run the shape once on a fresh copy of its database; its figures and goals, as one dict."""
     db = scratch / f"{shape.name}.db"
     shutil.copy(seeded.db, db)
-    load_before = os.getloadavg()
+    load_avg, reference_ms = os.getloadavg(), reference_loop_ms()
     caps = {action: shape.cap for action in ACTIONS}
     log = scratch / f"{shape.name}.log"
     with emulator_process(db, caps=caps, latency_ms=shape.latency_ms) as ice:
-        emulator_cpu = ice.cpu_s()
+        emulator_before = ice.cpu_s()
         result = run_sweep(shape, seeded, ice, log)
-        emulator_cpu_after = ice.cpu_s()
+        emulator_after = ice.cpu_s()
         answers = ice.calls()
     due_left, records_left = left_in(db, seeded, shape.workload.job_ids)
     db.unlink()
     log.unlink(missing_ok=True)
-    return figures(shape, seeded, result, answers, {
-        "emulator_s": None if emulator_cpu is None or emulator_cpu_after is None
-        else emulator_cpu_after - emulator_cpu,
-        "due_left": due_left, "records_left": records_left, "load_before": load_before,
-    })
+    emulator_s = (None if emulator_before is None or emulator_after is None
+                  else emulator_after - emulator_before)
+    around = Around(load_avg, reference_ms, emulator_s, due_left, records_left)
+    return figures(shape, seeded, result, answers, around)
 
 
 def cpu_use(result: dict[str, Any], emulator_s: float | None) -> CpuUse:
@@ -195,15 +213,15 @@ def rounded(value: float | None, digits: int = 2) -> float | None:
 
 
 def figures(shape: Shape, seeded: Seeded, result: dict[str, Any],
-            answers: dict[str, dict[str, int]], after: dict[str, Any]) -> dict[str, Any]:
+            answers: dict[str, dict[str, int]], around: Around) -> dict[str, Any]:
     minimum = minimum_calls(seeded.jobs)
     bound = bound_s(minimum, shape.cap)
     made = {action: sum(codes.values()) for action, codes in answers.items()}
     throttled = sum(answers.get(action, {}).get(THROTTLED, 0) for action in ACTIONS)
     total = sum(made.get(action, 0) for action in ACTIONS)
     wall_s = result["wall_s"]
-    cpu = cpu_use(result, after["emulator_s"])
-    deleted = seeded.due - after["due_left"]
+    cpu = cpu_use(result, around.emulator_s)
+    deleted = seeded.due - around.due_left
     efficiency = call_efficiency(minimum, made)
     throttled_share = throttled / total if total else 0.0
     summaries = result["summaries"]
@@ -223,27 +241,28 @@ def figures(shape: Shape, seeded: Seeded, result: dict[str, Any],
         "throttled": throttled,
         "throttled_share": round(throttled_share, 4),
         "files_deleted": deleted,
-        "others_deleted": seeded.records - after["records_left"] - deleted,
+        "others_deleted": seeded.records - around.records_left - deleted,
         "complete": result["failed_invocations"] == 0 and all(s["complete"] for s in summaries),
         "peak_rss_mb": round(result["peak_rss_mb"], 1),
         "cpu_s": {
             "handler": round(result["cpu_s"], 2),
             "handler_processes": result["processes"],
-            "emulator": rounded(after["emulator_s"]),
+            "emulator": rounded(around.emulator_s),
             "fc_endpoint": round(result["endpoint_cpu_s"], 2),
             "machine": rounded(cpu.machine_s),
             # What neither the sweep, the emulator nor the FC endpoint used: other sessions.
             "others": rounded(cpu.other_s),
             "cores": cpu.cores,
         },
-        "load_avg_before": [round(n, 2) for n in after["load_before"]],
+        "load_avg_before": [round(n, 2) for n in around.load_avg],
+        "reference_loop_ms": around.reference_loop_ms,
         "goals": {
             "call_efficiency": efficiency >= GOALS.call_efficiency,
             "wall": wall_verdict(wall_s, bound, cpu),
             "throttled": throttled_share < GOALS.throttled_share,
             "peak_rss": result["peak_rss_mb"] < GOALS.peak_rss_mb,
             "all_due_deleted_nothing_else": deleted == seeded.due
-            and seeded.records - after["records_left"] == deleted,
+            and seeded.records - around.records_left == deleted,
         },
         **({"invocations_s": result["invocations_s"]} if "invocations_s" in result else {}),
     }
