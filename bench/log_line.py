@@ -58,8 +58,9 @@ def per_line_us() -> dict[str, Any]:
                 reporter.file(outcome, None)
             batches.append((time.perf_counter() - started) / LINES_PER_BATCH * 1e6)
     median = statistics.median(batches)
-    return {"us_per_line": round(median, 2), "batches": BATCHES,
-            "lines_per_batch": LINES_PER_BATCH, "met": median <= GOALS.log_line_us}
+    return {"us_per_line": round(median, 2), "best_batch_us_per_line": round(min(batches), 2),
+            "batches": BATCHES, "lines_per_batch": LINES_PER_BATCH,
+            "met": median <= GOALS.log_line_us}
 
 
 def in_fresh_interpreter() -> dict[str, Any]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import GOALS
-from bench.processes import reference_loop_ms
+from bench.processes import MachineCpu, reference_loop_ms
 from bench.shapes import Shape, catalogue, measure, measure_sequential_loop, seed_workload
 
 SHAPE_GROUPS = ("many-slices", "few-slices", "windows-per-job", "high-cap", "fleet")
@@ -134,18 +134,28 @@ def run_shapes(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None])
                     emit(measure_sequential_loop(shape, sample, scratch))
 
 
+def with_machine(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A measurement that runs one process at a time, and how busy all the cores were meanwhile:
+    above one core's share, other processes were running too."""
+    machine = MachineCpu()
+    figures = measure()
+    busy = machine.busy()
+    return {"shape": name, **figures, "machine_busy_share": None if busy is None
+            else round(busy[1], 3)}
+
+
 def run_extras(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
     if args.only is None or "log-line" in args.only:
         from bench.log_line import in_fresh_interpreter
 
-        emit({"shape": "log-line", **in_fresh_interpreter()})
+        emit(with_machine("log-line", in_fresh_interpreter))
     if args.only is None or "cold-start" in args.only:
         from bench.cold_start import from_package, from_source
 
         repeats = 3 if args.quick else args.import_repeats
         print(f"bench: cold start, {repeats} fresh interpreters per module", file=sys.stderr)
-        emit({"shape": "cold-start-source", **from_source(repeats)})
-        emit({"shape": "cold-start-package", **from_package(repeats)})
+        emit(with_machine("cold-start-source", lambda: from_source(repeats)))
+        emit(with_machine("cold-start-package", lambda: from_package(repeats)))
 
 
 def machine() -> dict[str, Any]:
@@ -187,16 +197,20 @@ def table(lines: list[dict[str, Any]]) -> str:
             notes.append(
                 f"{line['shape']}: " + (line["error"] if "error" in line else
                 f"import index {line['handler_ms']:.0f} ms, bare SDK client {line['sdk_ms']:.0f}"
-                f" ms: {line['overhead_ms']:.0f} ms overhead (goal <= "
+                f" ms (medians): {line['overhead_ms']:.0f} ms overhead, the median of the"
+                f" pairs (goal <= "
                 f"{GOALS.import_overhead_ms:g}: {'met' if line['met'] else 'NOT MET'}; Python"
-                f" {line['python']}, median of {line['samples']})"))
+                f" {line['python']}, median of {line['samples']}; cores busy"
+                f" {line['machine_busy_share']})"))
         elif line["shape"] == "machine":
             notes.append(f"machine: {line['cpus']} CPUs, Python {line['python']}, reference loop"
                          f" {line['reference_loop_ms']:.0f} ms, load average at the end"
                          f" {line['load_avg_end'][0]:.2f}")
         elif line["shape"] == "log-line":
-            notes.append(f"log-line: {line['us_per_line']:.1f} us per file line (goal <="
-                         f" {GOALS.log_line_us:g}: {'met' if line['met'] else 'NOT MET'})")
+            notes.append(f"log-line: {line['us_per_line']:.1f} us per file line, best batch"
+                         f" {line['best_batch_us_per_line']:.1f} (goal <="
+                         f" {GOALS.log_line_us:g}: {'met' if line['met'] else 'NOT MET'}; cores"
+                         f" busy {line['machine_busy_share']})")
     widths = [max(len(row[n]) for row in rows) for n in range(len(rows[0]))]
     rendered = ["  ".join(cell.ljust(width) if n == 0 else cell.rjust(width)
                           for n, (cell, width) in enumerate(zip(row, widths, strict=True)))
