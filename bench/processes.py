@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
 THROTTLED = "Throttling.User"
 TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-REFERENCE_LOOP = 3_000_000
 
 
 class EmulatorGone(RuntimeError):
@@ -118,16 +115,3 @@ class MachineCpu:
         busy, total = now[0] - self._start[0], now[1] - self._start[1]
         return busy / TICKS_PER_S, busy / total
 
-
-def reference_loop_ms() -> float:
-    """A fixed pure-Python loop: how fast this machine ran Python just now. The same machine has
-    been seen to differ by 1.4x within minutes; this tells figures taken at different times
-    apart."""
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for n in range(REFERENCE_LOOP):
-            total += n % 7
-        times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 1)

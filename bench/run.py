@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import GOALS
-from bench.processes import MachineCpu, reference_loop_ms
+from bench.processes import MachineCpu
 from bench.shapes import Shape, catalogue, measure, measure_sequential_loop, seed_workload
 
 SHAPE_GROUPS = ("many-slices", "few-slices", "windows-per-job", "high-cap", "fleet")
@@ -102,8 +102,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
         return next(run for run in runs if "error" in run)
     chosen = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
     return {**chosen, "runs": len(runs), "wall_s_of_runs": [run["wall_s"] for run in runs],
-            "throttled_of_runs": [run["throttled"] for run in runs],
-            "reference_loop_ms_of_runs": [run["reference_loop_ms"] for run in runs]}
+            "throttled_of_runs": [run["throttled"] for run in runs]}
 
 
 def run_shapes(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
@@ -160,7 +159,7 @@ def run_extras(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None])
 
 def machine() -> dict[str, Any]:
     return {"shape": "machine", "python": platform.python_version(), "cpus": os.cpu_count(),
-            "platform": platform.platform(), "reference_loop_ms": reference_loop_ms(),
+            "platform": platform.platform(),
             "load_avg_end": [round(n, 2) for n in os.getloadavg()]}
 
 
@@ -174,7 +173,7 @@ def cpu_cell(value: float | None) -> str:
 
 def table(lines: list[dict[str, Any]]) -> str:
     rows = [("shape", "files", "bound s", "wall s", "x bound", "calls eff", "throttled",
-             "RSS MB", "handler CPU s", "emulator CPU s", "others", "ref ms", "wall goal")]
+             "RSS MB", "handler CPU s", "emulator CPU s", "others", "wall goal")]
     notes = []
     for line in lines:
         if "error" in line:
@@ -190,7 +189,6 @@ def table(lines: list[dict[str, Any]]) -> str:
                 f"{line['peak_rss_mb']:.0f}" if "peak_rss_mb" in line else "-",
                 cpu_cell(cpu.get("handler")), cpu_cell(cpu.get("emulator")),
                 "-" if others is None else percent(others / (cpu["cores"] * line["wall_s"])),
-                f"{line['reference_loop_ms']:.0f}" if "reference_loop_ms" in line else "-",
                 line["goals"]["wall"] if "goals" in line else "-",
             ))
         elif line["shape"].startswith("cold-start"):
@@ -203,9 +201,8 @@ def table(lines: list[dict[str, Any]]) -> str:
                 f" {line['python']}, median of {line['samples']}; cores busy"
                 f" {line['machine_busy_share']})"))
         elif line["shape"] == "machine":
-            notes.append(f"machine: {line['cpus']} CPUs, Python {line['python']}, reference loop"
-                         f" {line['reference_loop_ms']:.0f} ms, load average at the end"
-                         f" {line['load_avg_end'][0]:.2f}")
+            notes.append(f"machine: {line['cpus']} CPUs, Python {line['python']}, load average at"
+                         f" the end {line['load_avg_end'][0]:.2f}")
         elif line["shape"] == "log-line":
             notes.append(f"log-line: {line['us_per_line']:.1f} us per file line, best batch"
                          f" {line['best_batch_us_per_line']:.1f} (goal <="
@@ -219,7 +216,6 @@ def table(lines: list[dict[str, Any]]) -> str:
         "wall s: with --repeats, the run of median wall time",
         "CPU s: CPU seconds while the sweep ran (the handler's: all its processes together)",
         "others: the share of the cores that other processes used meanwhile",
-        "ref ms: a fixed Python loop's time just before the run (lower: a faster machine)",
         "CPU-bound: the CPU time the run took would not fit in the time the goal allows",
     ])
     goals = (f"goals: calls eff >= {GOALS.call_efficiency}, wall <= {GOALS.wall_vs_bound} x bound"

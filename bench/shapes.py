@@ -42,7 +42,6 @@ from bench.processes import (
     THROTTLED,
     RunningEmulator,
     emulator_process,
-    reference_loop_ms,
 )
 from emulator.seed import seed
 from emulator.store import Store
@@ -172,7 +171,6 @@ class Around:
     the database after it."""
 
     load_avg: tuple[float, float, float]
-    reference_loop_ms: float
     emulator_s: float | None
     due_left: int
     records_left: int
@@ -182,7 +180,7 @@ def measure(shape: Shape, seeded: Seeded, scratch: Path) -> dict[str, Any]:
     """Run the shape once on a fresh copy of its database; its figures and goals, as one dict."""
     db = scratch / f"{shape.name}.db"
     shutil.copy(seeded.db, db)
-    load_avg, reference_ms = os.getloadavg(), reference_loop_ms()
+    load_avg = os.getloadavg()
     caps = {action: shape.cap for action in ACTIONS}
     log = scratch / f"{shape.name}.log"
     with emulator_process(db, caps=caps, latency_ms=shape.latency_ms) as ice:
@@ -195,7 +193,7 @@ def measure(shape: Shape, seeded: Seeded, scratch: Path) -> dict[str, Any]:
     log.unlink(missing_ok=True)
     emulator_s = (None if emulator_before is None or emulator_after is None
                   else emulator_after - emulator_before)
-    around = Around(load_avg, reference_ms, emulator_s, due_left, records_left)
+    around = Around(load_avg, emulator_s, due_left, records_left)
     return figures(shape, seeded, result, answers, around)
 
 
@@ -255,7 +253,6 @@ def figures(shape: Shape, seeded: Seeded, result: dict[str, Any],
             "cores": cpu.cores,
         },
         "load_avg_before": [round(n, 2) for n in around.load_avg],
-        "reference_loop_ms": around.reference_loop_ms,
         "goals": {
             "call_efficiency": efficiency >= GOALS.call_efficiency,
             "wall": wall_verdict(wall_s, bound, cpu),
