@@ -4,7 +4,7 @@
     python3 dev.py bench --million              # many-slices at 58 jobs x 1 day: 1,002,240 records
     python3 dev.py bench --only few-slices,fleet
     python3 dev.py bench --quick                # a tenth of the files: a smoke run, not a measure
-    python3 dev.py bench --repeats 3            # each shape 3 times, round after round: medians
+    python3 dev.py bench --repeats 3            # each shape 3 times, round after round, ~15 min
     python3 dev.py bench --baseline             # also a plain sequential SDK loop (many-slices)
     python3 dev.py bench transports             # threads vs the SDK's asyncio methods
 
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", type=selection, metavar="NAMES",
                         help=f"comma-separated: {', '.join(SHAPE_GROUPS + EXTRAS)} (default all)")
     parser.add_argument("--million", action="store_true",
-                        help="many-slices at 58 jobs x 1 day (1,002,240 records, ~2 min more)")
+                        help="many-slices at 58 jobs x 1 day (1,002,240 records, ~3 min more)")
     parser.add_argument("--quick", action="store_true",
                         help="snapshots ten times further apart and 3 import samples: checks that"
                              " the bench runs; its figures mean little")
@@ -133,11 +133,11 @@ def run_shapes(args: argparse.Namespace, emit: Callable[[dict[str, Any]], None])
                     emit(measure_sequential_loop(shape, sample, scratch))
 
 
-def with_machine(name: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def with_machine(name: str, take: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """A measurement that runs one process at a time, and how busy all the cores were meanwhile:
     above one core's share, other processes were running too."""
     machine = MachineCpu()
-    figures = measure()
+    figures = take()
     busy = machine.busy()
     return {"shape": name, **figures, "machine_busy_share": None if busy is None
             else round(busy[1], 3)}

@@ -140,7 +140,6 @@ def run_sweep(shape: Shape, seeded: Seeded, ice: RunningEmulator, log_path: Path
         "endpoint": ice.endpoint,
         "event": timer_event(seeded, shape.workload),
         "env": function_env(shape, ice),
-        "due": seeded.due,
         "log_path": str(log_path),
         # One instance per shard: the coordinator takes one only while it dispatches.
         "instances": shape.shards or 1,

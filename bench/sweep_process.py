@@ -5,6 +5,7 @@ A process of its own, so that the CPU time and peak RSS it reports are the sweep
 one Function Compute instance:
 - `handler`: the handler (`snapshot_purge.app.handle`, as `index.handler` calls it) runs here;
   its JSON lines go to a file. Wall and CPU time are counted from the call, after the imports.
+  No progress display: it costs CPU on every file line, and a function has none.
 - `fleet`: the function on a local Function Compute endpoint (`devtools.fleet.local_function`)
   with fan-out on, invoked asynchronously as a timer would; wall time runs from the invocation to
   the last shard's end. The instances are this process's only children, so their CPU time and
@@ -23,7 +24,7 @@ from typing import Any
 from bench.processes import MachineCpu
 from devtools.fc_context import FcContext, FcCredentials, FcFunction
 from devtools.fleet import local_function
-from devtools.progress import TerminalProgress
+from emulator.fc import TaskStatus
 from emulator.signing import AccessKey
 from snapshot_purge.app import handle
 from snapshot_purge.logs import make_logger
@@ -35,15 +36,12 @@ def run_handler(spec: dict[str, Any], key: AccessKey) -> dict[str, Any]:
     context = FcContext(credentials=FcCredentials(key.access_key_id, key.access_key_secret,
                                                   key.security_token),
                         function=FcFunction(timeout=86_400))
-    progress = TerminalProgress(due=spec["due"])
     with Path(spec["log_path"]).open("w") as log:
         logger = make_logger("bench", log)
         machine, cpu, started = MachineCpu(), time.process_time(), time.monotonic()
-        summary = handle(spec["event"], context, logger=logger, env=spec["env"],
-                         progress=progress if progress.enabled else None)
+        summary = handle(spec["event"], context, logger=logger, env=spec["env"])
         wall_s, cpu_s = time.monotonic() - started, time.process_time() - cpu
         machine_busy = machine.busy()
-    progress.close()
     return {"wall_s": wall_s, "cpu_s": cpu_s, "processes": 1, "machine_busy": machine_busy,
             "endpoint_cpu_s": 0.0,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -65,7 +63,7 @@ def run_fleet(spec: dict[str, Any], key: AccessKey) -> dict[str, Any]:
             "machine_busy": machine_busy, "endpoint_cpu_s": endpoint_cpu_s,
             "peak_rss_mb": children.ru_maxrss / 1024,
             "summaries": [task.result for task in tasks if isinstance(task.result, dict)],
-            "failed_invocations": sum(task.status.value != "Succeeded" for task in tasks),
+            "failed_invocations": sum(task.status is not TaskStatus.SUCCEEDED for task in tasks),
             # When each invocation ran, from the first one's submission: cold starts show here.
             "invocations_s": [[round(task.started_at - first, 2), round(task.ended_at - first, 2)]
                               for task in tasks
