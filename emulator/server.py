@@ -68,7 +68,8 @@ class Emulator:
       with a token when `sts=True`); `rsa_public_key`: PEM of the key that verifies
       `ACS3-RSA-SHA256` signatures.
     - `clock`: the service's now (epoch seconds): creation times, default windows, live
-      snapshots; `fault_clock`: the monotonic time QPS windows are counted in.
+      snapshots; `fault_clock`: the monotonic time QPS windows are counted in; `auth_clock`:
+      the time request dates are checked against (real time: the clients sign with it).
     - `denials`: 403 answers switched on; `triggers`: where OSS events go.
     - `live`: take snapshots for started jobs on a thread; without it `live.tick()` takes them.
     """
@@ -86,6 +87,7 @@ class Emulator:
         port: int = 0,
         clock: Callable[[], float] = time.time,
         fault_clock: Callable[[], float] = time.monotonic,
+        auth_clock: Callable[[], float] = time.time,
         triggers: Sequence[Trigger] = (),
         live: bool = False,
     ) -> None:
@@ -93,7 +95,8 @@ class Emulator:
         self.clock = clock
         self.service = IceService(self.store, clock, self._removed_by_ice)
         self._verifier = Verifier(credentials or AccessKey.generate(sts=sts),
-                                  load_public_key(rsa_public_key) if rsa_public_key else None)
+                                  load_public_key(rsa_public_key) if rsa_public_key else None,
+                                  auth_clock)
         self._fault_clock = fault_clock
         self._injector = FaultInjector(faults or Faults(), fault_clock)
         self.denials = tuple(denials)
