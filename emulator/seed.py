@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
@@ -81,8 +82,12 @@ def seed(
     added = []
     for index, job_id in enumerate(job_ids):
         created = start if created_ms is None else created_ms[index]
-        template = Template(f"{rng.getrandbits(128):032x}", f"every-{interval_s}s", interval_s,
-                            overwrite_format, sequence_format, created, created)
+        template_id = f"{rng.getrandbits(128):032x}"
+        if store.template(template_id) is not None:
+            # Seeded before with the same random_seed: the same draw, but a template of its own.
+            template_id = uuid.uuid4().hex
+        template = Template(template_id, f"every-{interval_s}s", interval_s, overwrite_format,
+                            sequence_format, created, created)
         job = Job(
             job_id=job_id,
             job_name=f"channel-{index + 1}" if names is None else names[index],
