@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from alibabacloud_ice20201109 import models as ice
 from alibabacloud_tea_openapi.exceptions import ClientException
 from emulator_support import JOB_A, JOB_B, NOW_MS, Rig, contents, outcome, running
 
@@ -97,3 +98,22 @@ def test_denials_parse_from_their_command_line_form(text: str, denial: Denial) -
 def test_malformed_denials_are_refused_with_the_syntax(text: str) -> None:
     with pytest.raises(ValueError, match=r"use |denial code"):
         Denial.parse(text)
+
+
+def test_a_bucket_denial_refuses_submitting_a_job_that_would_write_there(rig: Rig) -> None:
+    client = rig.client
+    template_id = client.create_live_snapshot_template(ice.CreateLiveSnapshotTemplateRequest(
+        template_name="t", time_interval=5, sequence_format="s/{JobId}/{Sequence}.jpg"
+    )).body.template_id
+    rig.emulator.denials = (Denial("BucketNotAuthorized", bucket=OTHER_BUCKET),)
+
+    def submit(bucket: str) -> str:
+        return outcome(lambda: client.submit_live_snapshot_job(ice.SubmitLiveSnapshotJobRequest(
+            job_name="cam", template_id=template_id,
+            stream_input=ice.SubmitLiveSnapshotJobRequestStreamInput(type="rtmp", url="rtmp://x"),
+            snapshot_output=ice.SubmitLiveSnapshotJobRequestSnapshotOutput(
+                storage_type="oss", endpoint="oss-cn-shanghai.aliyuncs.com", bucket=bucket))))
+
+    jobs_before = len(rig.store.jobs())
+    assert [submit(OTHER_BUCKET), submit("snapshot-bucket")] == ["403 BucketNotAuthorized", "OK"]
+    assert len(rig.store.jobs()) == jobs_before + 1
