@@ -25,6 +25,7 @@ from aws_lambda_powertools import Logger
 
 from devtools.fc_context import FcContext, FcCredentials, FcFunction
 from devtools.progress import TerminalProgress
+from emulator import cli_options
 from snapshot_purge.app import handle
 from snapshot_purge.errors import PurgeError
 from snapshot_purge.model import Result
@@ -85,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--access-key-id", help="with --endpoint: the emulator's key id")
     parser.add_argument("--access-key-secret", help="with --endpoint: the emulator's secret")
     parser.add_argument("--security-token", help="with --endpoint: an STS token, if any")
-    parser.add_argument("--seed-jobs", type=int, default=3, help="with --emulator (default 3)")
-    parser.add_argument("--days", type=float, default=10, help="with --emulator (default 10)")
-    parser.add_argument("--interval", type=int, default=300,
+    # The same names and checks as `dev.py emulator serve` and `seed`.
+    parser.add_argument("--jobs", type=cli_options.count, default=3, metavar="N",
+                        help="with --emulator (default 3)")
+    parser.add_argument("--days", type=cli_options.days, default=10, metavar="D",
+                        help="with --emulator (default 10)")
+    parser.add_argument("--interval", type=cli_options.interval, default=300, metavar="SECONDS",
                         help="with --emulator: seconds between snapshots (default 300)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="set a function environment variable (repeatable)")
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     log: TextIO = args.log.open("w") if args.log else sys.stdout
     try:
         if args.emulator:
-            with seeded_emulator(jobs=args.seed_jobs, days=args.days,
+            with seeded_emulator(jobs=args.jobs, days=args.days,
                                  interval_s=args.interval) as emulator:
                 env["ICE_ENDPOINT"] = emulator.endpoint
                 env.setdefault("SNAPSHOT_JOB_IDS", ",".join(j.job_id for j in
