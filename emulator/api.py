@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from emulator.actions_files import FileActions, RemovedObjects
 from emulator.actions_jobs import JobActions
 from emulator.actions_templates import TemplateActions
-from emulator.params import Body, Params, ServiceError, iso_seconds
+from emulator.params import Body, Params, ServiceError
 from emulator.store import Store
 
-__all__ = ["VERSION", "IceService", "ServiceError", "iso_seconds"]
+__all__ = ["VERSION", "IceService", "ServiceError"]
 
 VERSION = "2020-11-09"
 
