@@ -8,7 +8,8 @@ discovers jobs in ICE and invokes itself through FC with the keys FC handed it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +20,18 @@ from alibabacloud_fc20230330.client import Client
 from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.runtime import RuntimeOptions
 
+from emulator.delivery import FcTarget, Trigger
 from emulator.faults import Faults
 from emulator.fc import AsyncTask, FunctionCompute, FunctionConfig
 from emulator.fc.tasks import ACTIVE
+from emulator.oss_events import EventFilter
 from emulator.server import Emulator
 from emulator.signing import AccessKey
 from emulator.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION = "ice-snapshot-purge"
+SNAPSHOT_PREFIX = "snapshots/"
 
 
 @dataclass
@@ -48,11 +52,17 @@ class LocalFleet:
         return str(answer.headers["x-fc-request-id"])
 
     def wait(self, timeout_s: float = 300.0) -> list[AsyncTask]:
-        """Every invocation, once none is queued, running or waiting for a retry."""
-        if not self.fc.wait_idle(timeout_s):
-            pending = [(t.task_id, t.status) for t in self.fc.tasks() if t.status in ACTIVE]
-            raise TimeoutError(f"invocations still pending after {timeout_s:g} s: {pending}")
-        return self.fc.tasks(FUNCTION)
+        """Every invocation, once none is queued, running or waiting for a retry, and no OSS
+        event is waiting to be delivered."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.ice.deliveries.flush(max(0.0, deadline - time.monotonic()))
+            if not self.fc.wait_idle(max(0.0, deadline - time.monotonic())):
+                break
+            if not self.ice.deliveries.counts()["pending"]:
+                return self.fc.tasks(FUNCTION)
+        pending = [(t.task_id, t.status) for t in self.fc.tasks() if t.status in ACTIVE]
+        raise TimeoutError(f"invocations still pending after {timeout_s:g} s: {pending}")
 
     def log_lines(self) -> list[dict[str, Any]]:
         """The JSON lines every invocation logged, all attempts, in task order."""
@@ -74,10 +84,16 @@ def local_fleet(
     timeout_s: float = 900.0,
     instances: int = 4,
     retry_delay_s: float = 0.5,
+    oss_events: tuple[str, ...] = (),
+    clock: Callable[[], float] = time.time,
 ) -> Iterator[LocalFleet]:
+    """`oss_events` (e.g. `oss:ObjectRemoved:*`) are delivered to the function, as the OSS
+    trigger of template.yml delivers them; `clock` is the ICE emulator's (live snapshots)."""
     key = AccessKey.generate(sts=True)
-    with Emulator(store, faults=faults, credentials=key) as ice, \
-            FunctionCompute(credentials=key) as fc:
+    with FunctionCompute(credentials=key) as fc, Emulator(
+        store, faults=faults, credentials=key, clock=clock,
+        triggers=[_oss_trigger(fc.endpoint, key, oss_events)] if oss_events else (),
+    ) as ice:
         fc.add_function(FunctionConfig(
             name=FUNCTION,
             code_paths=(ROOT / "src",),
@@ -97,3 +113,10 @@ def local_fleet(
             security_token=key.security_token, read_timeout=60_000,
         ))
         yield LocalFleet(ice, fc, client)
+
+
+def _oss_trigger(endpoint: str, key: AccessKey, events: tuple[str, ...]) -> Trigger:
+    target = FcTarget(endpoint, FUNCTION, key.access_key_id, key.access_key_secret,
+                      key.security_token)
+    return Trigger(target, filter=EventFilter(prefix=SNAPSHOT_PREFIX, suffix=".jpg",
+                                              events=events))

@@ -419,10 +419,10 @@ class _Run:
             )
 
     def _drop(self, job: _Job, missing: JobNotFound) -> None:
+        """ICE does not know the job: it goes to `jobs_not_found`, the others go on."""
         if not job.dropped:
             job.dropped = True
             self.not_found.append(job.work.job_id)
-            self._error(str(missing))
             self.pending_files -= len(job.buffer)
             job.buffer = []
         self._maybe_finish(job)
