@@ -120,7 +120,8 @@ def _triggers(args: argparse.Namespace, key: AccessKey) -> list[Trigger]:
 
 
 def invoke_hint(emulator: Emulator) -> str:
-    """The command that runs the function once against this emulator, finding every job."""
+    """The command that runs the function once against this emulator: a dry run over every job
+    it finds, relative to now, so it shows the files due and deletes none."""
     key = emulator.credentials
     token = f" --security-token {key.security_token}" if key.security_token else ""
     now_ms = int(emulator.clock() * 1000)
@@ -128,9 +129,9 @@ def invoke_hint(emulator: Emulator) -> str:
     lookback = ""
     if now_ms - oldest > cli_options.DISCOVERY_DAYS * DAY_MS:
         lookback = f" --env JOB_DISCOVERY_DAYS={(now_ms - oldest) // DAY_MS + 1}"
-    return (f"python3 dev.py invoke events/timer.json --endpoint {emulator.endpoint}"
+    return (f"python3 dev.py invoke events/manual-dry-run.json --endpoint {emulator.endpoint}"
             f" --access-key-id {key.access_key_id} --access-key-secret {key.access_key_secret}"
-            f"{token} --env SNAPSHOT_JOB_IDS=*{lookback}")
+            f"{token}{lookback}")
 
 
 def _faults(args: argparse.Namespace) -> Faults:

@@ -109,6 +109,10 @@ def test_seeding_says_what_it_will_do_before_doing_it(
     assert Store(db).count_records() == 290
 
 
+def key_old(emulator: Emulator) -> str:
+    return f"--access-key-secret {emulator.credentials.access_key_secret}"
+
+
 def test_the_printed_command_finds_every_job_even_older_than_the_default_discovery() -> None:
     store = Store()
     seed(store, jobs=1, interval_s=3600, days=1)
@@ -119,10 +123,9 @@ def test_the_printed_command_finds_every_job_even_older_than_the_default_discove
     try:
         key = recent.credentials
         assert invoke_hint(recent) == (
-            f"python3 dev.py invoke events/timer.json --endpoint {recent.endpoint}"
-            f" --access-key-id {key.access_key_id} --access-key-secret {key.access_key_secret}"
-            " --env SNAPSHOT_JOB_IDS=*")
-        assert invoke_hint(old).endswith(" --env SNAPSHOT_JOB_IDS=* --env JOB_DISCOVERY_DAYS=501")
+            f"python3 dev.py invoke events/manual-dry-run.json --endpoint {recent.endpoint}"
+            f" --access-key-id {key.access_key_id} --access-key-secret {key.access_key_secret}")
+        assert invoke_hint(old).endswith(f" {key_old(old)} --env JOB_DISCOVERY_DAYS=501")
     finally:
         recent.stop()
         old.stop()
@@ -174,9 +177,9 @@ def test_serve_prints_a_working_command_and_a_signal_stops_it_and_frees_the_port
     assert lines[0] == "seeding 2 jobs x 1 day at 600 s: ~288 records ..."
     assert lines[3] == "Point the function at it:"
     assert lines[4] == (
-        f"  python3 dev.py invoke events/timer.json --endpoint {endpoint} --access-key-id"
-        f" {ready['access_key_id']} --access-key-secret {ready['access_key_secret']}"
-        " --env SNAPSHOT_JOB_IDS=*")
+        f"  python3 dev.py invoke events/manual-dry-run.json --endpoint {endpoint}"
+        f" --access-key-id {ready['access_key_id']} --access-key-secret"
+        f" {ready['access_key_secret']}")
     assert lines[-1] == "ICE emulator stopped"
     assert len(emulator_jobs) == 2, "the seeded jobs are found in the last week's creation window"
     assert port_is_free(endpoint)

@@ -32,13 +32,24 @@ PERMISSION_HINTS = {
 }
 
 
-def network_reason(err: Exception) -> str:
-    inner = getattr(err, "inner_exception", None) or err
-    if isinstance(inner, requests.Timeout):
-        return "no answer within the read timeout"
-    if isinstance(inner, requests.ConnectionError):
+def network_reason(err: BaseException) -> str:
+    """What went wrong on the wire, in a phrase: the SDK wraps the requests error it met (as the
+    cause, or only as text) in its own retry and unretryable errors."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, requests.Timeout):
+            return "no answer within the read timeout"
+        if isinstance(seen, requests.ConnectionError):
+            break
+        seen = getattr(seen, "inner_exception", None) or seen.__cause__ or seen.__context__
+    text = str(getattr(getattr(err, "inner_exception", None), "message", None) or err)
+    if "Connection refused" in text:
+        return "the connection was refused: nothing listens at the endpoint"
+    if "timed out" in text.lower():
+        return "no answer within the timeout"
+    if isinstance(seen, requests.ConnectionError):
         return "the connection failed or was dropped"
-    return f"{type(inner).__name__}: {inner}"
+    return f"{type(err).__name__}: {text[:300]}"
 
 
 def subject(job_id: str | None) -> str:
