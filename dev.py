@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -67,7 +68,18 @@ def ensure_venv() -> Path:
 def run(python: Path, args: list[str]) -> int:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    return subprocess.run([str(python), *args], cwd=ROOT, env=env).returncode
+    child = subprocess.Popen([str(python), *args], cwd=ROOT, env=env)
+    # SIGTERM would end dev.py alone and leave the child running (an emulator keeping its port):
+    # pass it on. Ctrl-C reaches the child by itself (the terminal signals the whole group).
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_tests(python: Path, pytest_args: list[str]) -> int:

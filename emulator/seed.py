@@ -10,10 +10,11 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
-from emulator.store import Job, Record, Store
+from emulator.store import Job, Record, Store, Template
 
 DEFAULT_SEQUENCE_FORMAT = "snapshots/{JobId}/{UnixTimestamp}.jpg"
 DEFAULT_OVERWRITE_FORMAT = "snapshots/{JobId}/overlay.jpg"
@@ -53,11 +54,16 @@ def seed(
     overwrite_format: str = DEFAULT_OVERWRITE_FORMAT,
     bucket: str = DEFAULT_BUCKET,
     random_seed: int = 0,
+    names: Sequence[str] | None = None,
+    created_ms: Sequence[int] | None = None,
 ) -> list[Job]:
-    """Add jobs with a snapshot every `interval_s` seconds over the `days` before `end_ms`.
+    """Add jobs with a snapshot every `interval_s` seconds over the `days` before `end_ms`, each
+    with its snapshot template.
 
     Timestamps carry milliseconds, as real ones do. The overlay record, when wanted, has the
     newest timestamp: each snapshot overwrites it, so it is never older than the last one.
+    `names` and `created_ms` give each job its name and creation time (by default
+    `channel-N`, and the time of its first snapshot), e.g. to spread jobs over many days.
     """
     if not 5 <= interval_s <= 3600:
         raise ValueError(f"interval_s {interval_s}: ICE snapshot intervals are 5..3600 seconds")
@@ -70,23 +76,36 @@ def seed(
         SAMPLE_JOB_IDS[n] if n < len(SAMPLE_JOB_IDS) else f"{rng.getrandbits(128):032x}"
         for n in range(jobs)
     ]
+    for given, name in ((names, "names"), (created_ms, "created_ms")):
+        if given is not None and len(given) != len(job_ids):
+            raise ValueError(f"{name} has {len(given)} items for {len(job_ids)} jobs")
     added = []
     for index, job_id in enumerate(job_ids):
+        created = start if created_ms is None else created_ms[index]
+        template_id = f"{rng.getrandbits(128):032x}"
+        if store.template(template_id) is not None:
+            # Seeded before with the same random_seed: the same draw, but a template of its own.
+            template_id = uuid.uuid4().hex
+        template = Template(template_id, f"every-{interval_s}s", interval_s, overwrite_format,
+                            sequence_format, created, created)
         job = Job(
             job_id=job_id,
-            job_name=f"channel-{index + 1}",
+            job_name=f"channel-{index + 1}" if names is None else names[index],
             status="started",
-            template_id=f"{rng.getrandbits(128):032x}",
-            template_name=f"every-{interval_s}s",
+            template_id=template.template_id,
+            template_name=template.template_name,
             time_interval=interval_s,
-            create_time_ms=start,
+            create_time_ms=created,
             bucket=bucket,
             endpoint=DEFAULT_OSS_ENDPOINT,
             overwrite_format=overwrite_format,
             sequence_format=sequence_format,
+            last_modified_ms=created,
         )
+        store.add_template(template)
         store.add_job(job)
-        store.add_records(_snapshots(job, start, end, overlay, rng))
+        taken = store.add_records(_snapshots(job, start, end, overlay, rng)) - int(overlay)
+        store.set_snapshots_taken(job.job_id, taken)
         added.append(job)
     return added
 

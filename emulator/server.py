@@ -1,40 +1,41 @@
-"""The emulator's HTTP front: the ICE RPC protocol as the official SDK speaks it.
+"""The emulator: the ICE RPC protocol as the SDKs speak it, over the store, with faults, denials,
+live snapshots and OSS event notifications.
 
-A request is `GET` or `POST /?Param=...` with `x-acs-action` / `x-acs-version` headers and an
-`ACS3-HMAC-SHA256` signature; the answer is JSON with a `RequestId`, or an error body with
-`Code` / `Message` / `RequestId` and the HTTP status the real service uses. Requests pass, in
-order: added latency, the signature check, the per-action QPS cap, the drawn fault, the action.
-
-Also served, unsigned, for development tools: `GET /_emulator/state` and `GET /_emulator/calls`.
+A request is `GET` or `POST /` with its parameters in the query and/or a form-encoded body,
+signed with signature V3 (`x-acs-*` headers) or the older RPC signature (`Signature` and
+friends as parameters). The answer is JSON with a `RequestId`, or an error body with `Code`,
+`Message`, `RequestId`, `HostId` and `Recommend` and the HTTP status the real service uses.
+Requests pass, in order: added latency, the signature check, the version, the per-action QPS cap,
+the denials, the drawn fault, the action.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
 import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
+from emulator import admin
 from emulator.api import VERSION, IceService, ServiceError
+from emulator.delivery import Deliveries, Trigger
+from emulator.denials import Denial, refusal
 from emulator.faults import Fate, FaultInjector, Faults
+from emulator.http_front import DROPPED, HttpFront, RawRequest, Reply
+from emulator.live import LiveSnapshots
+from emulator.oss_events import REMOVED_BY_HAND, REMOVED_BY_ICE, ObjectEvent
 from emulator.signing import AccessKey, AuthError, SignedRequest, Verifier
+from emulator.signing_v3 import load_public_key
 from emulator.store import Store
 
+__all__ = ["LOOPBACK", "Emulator", "RawRequest", "Reply"]
+
 LOOPBACK = "127.0.0.1"
-DROPPED = "ConnectionDropped"
-ADMIN_PREFIX = "/_emulator/"
 RECENT_REQUESTS = 64
-# How often the serving thread looks for a stop request: stop() waits up to this long (the
-# default, 0.5 s, made every emulator's stop cost half a second).
-STOP_POLL_S = 0.02
+EVENTS_KEPT = 10_000
+FORM = "application/x-www-form-urlencoded"
 
 SERVER_ERRORS = {
     Fate.INTERNAL_ERROR: ServiceError(
@@ -48,32 +49,29 @@ SERVER_ERRORS = {
 THROTTLED = ServiceError(400, "Throttling.User", "Request was denied due to user flow control.")
 
 
-@dataclass(frozen=True)
-class RawRequest:
-    """A request as it arrived, to replay or tamper with in tests."""
-
-    method: str
-    target: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer: `status` None means the connection is closed with no answer; `hold_s` is how
-    long the answer is held back first."""
-
-    status: int | None
-    body: dict[str, Any] = field(default_factory=dict)
-    hold_s: float = 0.0
+def error_body(error: AuthError | ServiceError, request_id: str, host: str) -> dict[str, str]:
+    """An error answer with every field a real one carries."""
+    return {
+        "RequestId": request_id,
+        "HostId": host,
+        "Code": error.code,
+        "Message": error.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=ICE"
+                     f"&requestId={request_id}",
+    }
 
 
 class Emulator:
     """A local ICE endpoint. Use as a context manager, or `start()` / `stop()`.
 
-    `credentials` is the one identity accepted (fresh random keys by default; an STS-style key
-    with a token when `sts=True`). `clock` is the service's now, for default time windows;
-    `fault_clock` the monotonic time that QPS windows are counted in (tests pass a fake one).
+    - `credentials`: the one identity accepted (fresh random keys by default; an STS-style key
+      with a token when `sts=True`); `rsa_public_key`: PEM of the key that verifies
+      `ACS3-RSA-SHA256` signatures.
+    - `clock`: the service's now (epoch seconds): creation times, default windows, live
+      snapshots; `fault_clock`: the monotonic time QPS windows are counted in; `auth_clock`:
+      the time request dates are checked against (real time: the clients sign with it).
+    - `denials`: 403 answers switched on; `triggers`: where OSS events go.
+    - `live`: take snapshots for started jobs on a thread; without it `live.tick()` takes them.
     """
 
     def __init__(
@@ -81,25 +79,41 @@ class Emulator:
         store: Store | None = None,
         *,
         faults: Faults | None = None,
+        denials: Sequence[Denial] = (),
         credentials: AccessKey | None = None,
         sts: bool = False,
+        rsa_public_key: str | None = None,
         host: str = LOOPBACK,
         port: int = 0,
         clock: Callable[[], float] = time.time,
         fault_clock: Callable[[], float] = time.monotonic,
+        auth_clock: Callable[[], float] = time.time,
+        triggers: Sequence[Trigger] = (),
+        live: bool = False,
     ) -> None:
         self.store = store or Store()
-        self.service = IceService(self.store, clock)
-        self._verifier = Verifier(credentials or AccessKey.generate(sts=sts))
+        self.clock = clock
+        self.service = IceService(self.store, clock, self._removed_by_ice)
+        self._verifier = Verifier(credentials or AccessKey.generate(sts=sts),
+                                  load_public_key(rsa_public_key) if rsa_public_key else None,
+                                  auth_clock)
         self._fault_clock = fault_clock
         self._injector = FaultInjector(faults or Faults(), fault_clock)
+        self.denials = tuple(denials)
+        self.deliveries = Deliveries(triggers)
+        self.live = LiveSnapshots(self.store, clock, self._publish)
+        self._live_thread = live
         self._counts: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
         self.recent: deque[RawRequest] = deque(maxlen=RECENT_REQUESTS)
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self.events: deque[ObjectEvent] = deque(maxlen=EVENTS_KEPT)
+        self._events_lock = threading.Lock()
+        self._front = HttpFront(host, port, self.handle,
+                                lambda method, target, body: admin.answer(self, method, target,
+                                                                          body))
+
+    @property
+    def endpoint(self) -> str:
+        return self._front.endpoint
 
     @property
     def credentials(self) -> AccessKey:
@@ -117,46 +131,19 @@ class Emulator:
     def faults(self, faults: Faults) -> None:
         self._injector = FaultInjector(faults, self._fault_clock)
 
-    @property
-    def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
-
     def start(self) -> Emulator:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL_S},
-            name="ice-emulator", daemon=True,
-        )
-        self._thread.start()
+        self.deliveries.start()
+        if self._live_thread:
+            self.live.start()
+        self._front.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving, close the port and the clients' open (keep-alive) connections.
-
-        Safe before `start()` and when called twice.
-        """
-        if self._thread is not None:
-            # shutdown() waits for serve_forever() to return: it would wait forever if that
-            # never ran.
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-        # Closing the listening socket leaves established connections to their threads, which
-        # would go on answering a client that keeps its connection alive.
-        with self._lock:
-            connections, self._connections = self._connections, set()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def _opened(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(connection)
-
-    def _closed(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(connection)
+        """Stop serving (closing the port and open connections), taking snapshots and
+        delivering; safe before `start()` and twice."""
+        self._front.stop()
+        self.live.stop()
+        self.deliveries.stop()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -164,143 +151,92 @@ class Emulator:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    # --- OSS objects and their events -------------------------------------------------------
+
+    def _publish(self, events: Iterable[ObjectEvent]) -> None:
+        batch = list(events)
+        with self._events_lock:
+            self.events.extend(batch)
+        self.deliveries.publish(batch)
+
+    def _removed_by_ice(self, objects: Sequence[tuple[str, str]]) -> None:
+        now = int(self.clock() * 1000)
+        self._publish(ObjectEvent(REMOVED_BY_ICE, bucket, key, now) for bucket, key in objects)
+
+    def delete_by_hand(self, bucket: str, keys: Iterable[str]) -> list[str]:
+        """Delete OSS objects as a person would in the console: records stay, and OSS notifies
+        of each removal. The keys that were there."""
+        removed = self.store.delete_objects(bucket, keys)
+        now = int(self.clock() * 1000)
+        self._publish(ObjectEvent(REMOVED_BY_HAND, bucket, key, now) for key in removed)
+        return removed
+
+    # --- Counting ---------------------------------------------------------------------------
+
     def count(self, action: str, code: str | None = None) -> int:
         """Requests of `action` received (answered with `code`: "OK", an error code, or
         ConnectionDropped)."""
-        with self._lock:
+        with self._events_lock:
             return sum(
                 n for (seen, answer), n in self._counts.items()
                 if seen == action and (code is None or answer == code)
             )
 
     def calls(self) -> dict[str, dict[str, int]]:
-        with self._lock:
+        with self._events_lock:
             table: dict[str, dict[str, int]] = {}
             for (action, code), n in sorted(self._counts.items()):
                 table.setdefault(action, {})[code] = n
             return table
 
     def _counted(self, action: str, code: str) -> None:
-        with self._lock:
+        with self._events_lock:
             self._counts[(action, code)] += 1
 
-    def admin(self, path: str) -> dict[str, Any] | None:
-        if path == ADMIN_PREFIX + "state":
-            return asdict(self.store.state())
-        if path == ADMIN_PREFIX + "calls":
-            return {"calls": self.calls()}
-        return None
+    # --- Requests ---------------------------------------------------------------------------
 
     def handle(self, request: RawRequest) -> Reply:
         """What the service answers to one request (taking the added latency first)."""
         target = urlsplit(request.target)
         headers = {name.lower(): value for name, value in request.headers}
         self.recent.append(request)
-        action = headers.get("x-acs-action", "")
+        query = parse_qsl(target.query, keep_blank_values=True)
+        form = (parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+                if headers.get("content-type", "").startswith(FORM) else [])
+        signed = SignedRequest(request.method, target.path, query, headers, request.body, form)
+        params = dict(query) | dict(form)
+        if signed.is_rpc_signed:
+            action, version = params.get("Action", ""), params.get("Version")
+        else:
+            action, version = headers.get("x-acs-action", ""), headers.get("x-acs-version")
         request_id = str(uuid.uuid4()).upper()
         injector = self._injector
         if injector.faults.latency_ms:
             time.sleep(injector.faults.latency_ms / 1000)
-        query = parse_qsl(target.query, keep_blank_values=True)
         try:
-            self._verifier.verify(
-                SignedRequest(request.method, target.path, query, headers, request.body)
-            )
-            if headers.get("x-acs-version") != VERSION:
-                raise ServiceError(400, "InvalidVersion",
-                                   f"Specified version {headers.get('x-acs-version')!r} is not"
-                                   f" valid; ICE is {VERSION}.")
+            self._verifier.verify(signed)
+            if version != VERSION:
+                raise ServiceError(400, "InvalidVersion", f"Specified version {version!r} is"
+                                                          f" not valid; ICE is {VERSION}.")
             if not injector.admit(action):
                 raise THROTTLED
+            denied = refusal(self.denials, action, *self.service.scope(params))
+            if denied is not None:
+                raise denied
             fate = injector.fate()
             if fate in SERVER_ERRORS:
                 raise SERVER_ERRORS[fate]
             if fate is Fate.DROP_BEFORE:
                 self._counted(action, DROPPED)
                 return Reply(None)
-            answer = self.service.call(action, dict(query))
+            answer = self.service.call(action, params)
         except (AuthError, ServiceError) as error:
             self._counted(action, error.code)
-            return Reply(error.status, {"Code": error.code, "Message": error.message,
-                                        "RequestId": request_id})
+            return Reply(error.status, error_body(error, request_id,
+                                                  headers.get("host", self.endpoint)))
         if fate is Fate.DROP_AFTER:
             self._counted(action, DROPPED)
             return Reply(None)
         self._counted(action, "OK")
         hold_s = injector.faults.slow_ms / 1000 if fate is Fate.SLOW else 0.0
         return Reply(200, {"RequestId": request_id, **answer}, hold_s)
-
-
-def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(_IceRequestHandler):
-        pass
-
-    Handler.emulator = emulator
-    return Handler
-
-
-class _IceRequestHandler(BaseHTTPRequestHandler):
-    emulator: Emulator
-    protocol_version = "HTTP/1.1"
-    server_version = "ice-emulator"
-    # The status line and headers go out in one write and the body in another: with Nagle's
-    # algorithm on, the body then waits for the client's delayed ACK, ~40 ms on every call.
-    disable_nagle_algorithm = True
-
-    def setup(self) -> None:
-        super().setup()
-        self.emulator._opened(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.emulator._closed(self.connection)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the emulator's output is the caller's."""
-
-    def _serve(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        path = urlsplit(self.path).path
-        if path.startswith(ADMIN_PREFIX):
-            state = self.emulator.admin(path)
-            if state is None:
-                self._answer(404, {"Code": "NotFound", "Message": f"nothing at {path}"})
-            else:
-                self._answer(200, state)
-            return
-        reply = self.emulator.handle(
-            RawRequest(self.command, self.path, tuple(self.headers.items()), body)
-        )
-        if reply.status is None:
-            self._drop()
-            return
-        if reply.hold_s:
-            time.sleep(reply.hold_s)
-        self._answer(reply.status, reply.body)
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            if "RequestId" in body:
-                self.send_header("x-acs-request-id", body["RequestId"])
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            # The client gave up waiting (a slow answer past its read timeout).
-            self.close_connection = True
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)

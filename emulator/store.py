@@ -1,4 +1,5 @@
-"""The emulator's state: snapshot jobs, their file records and the OSS objects, in SQLite.
+"""The emulator's state: snapshot templates and jobs, their file records and the OSS objects, in
+SQLite.
 
 Records are indexed by job and creation time, so a list page is one index range scan even at
 millions of records; objects are indexed by bucket and key, so records and objects can be joined
@@ -7,90 +8,17 @@ both ways to show what is out of step. One connection, shared by the server's th
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    job_name TEXT NOT NULL,
-    status TEXT NOT NULL,
-    template_id TEXT NOT NULL,
-    template_name TEXT NOT NULL,
-    time_interval INTEGER NOT NULL,
-    create_time_ms INTEGER NOT NULL,
-    bucket TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    overwrite_format TEXT NOT NULL,
-    sequence_format TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS records (
-    id INTEGER PRIMARY KEY,
-    job_id TEXT NOT NULL,
-    create_timestamp INTEGER NOT NULL,
-    is_overlay INTEGER NOT NULL,
-    oss_bucket TEXT NOT NULL,
-    oss_object TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS records_by_time ON records (job_id, create_timestamp, id);
-CREATE INDEX IF NOT EXISTS records_by_object ON records (oss_bucket, oss_object);
-CREATE TABLE IF NOT EXISTS objects (
-    bucket TEXT NOT NULL,
-    key TEXT NOT NULL,
-    PRIMARY KEY (bucket, key)
-) WITHOUT ROWID;
-"""
+from emulator.store_report import JobState, StoreState, read_state
+from emulator.store_schema import JOB_COLUMNS, RECORD_COLUMNS, Job, Record, Template, record
+from emulator.store_templates import TemplateRows, marks
+
+__all__ = ["Deleted", "Job", "JobState", "OverlayInRequest", "Record", "Store", "StoreState",
+           "Template"]
 
 INSERT_CHUNK = 50_000
-
-
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    job_name: str
-    status: str
-    template_id: str
-    template_name: str
-    time_interval: int
-    create_time_ms: int
-    bucket: str
-    endpoint: str
-    overwrite_format: str
-    sequence_format: str
-
-
-@dataclass(frozen=True)
-class Record:
-    job_id: str
-    create_timestamp: int
-    is_overlay: bool
-    oss_bucket: str
-    oss_object: str
-
-
-@dataclass(frozen=True)
-class JobState:
-    job_id: str
-    records: int
-    overlay_records: int
-    oldest_ms: int | None
-    newest_ms: int | None
-
-
-@dataclass(frozen=True)
-class StoreState:
-    """What `python3 dev.py emulator state` shows."""
-
-    jobs: tuple[JobState, ...]
-    objects: int
-    objects_without_records: int
-    records_without_objects: int
-    sample_objects_without_records: tuple[str, ...]
-    sample_records_without_objects: tuple[str, ...]
 
 
 class OverlayInRequest(Exception):
@@ -101,67 +29,85 @@ class OverlayInRequest(Exception):
         self.create_timestamp = create_timestamp
 
 
-_RECORD_COLUMNS = "job_id, create_timestamp, is_overlay, oss_bucket, oss_object"
+@dataclass(frozen=True)
+class Deleted:
+    """What a delete of files did: whether each timestamp was found, and the OSS objects that went
+    (bucket, key)."""
+
+    found: list[bool]
+    objects: list[tuple[str, str]]
 
 
-def _record(row: tuple[str, int, int, str, str]) -> Record:
-    return Record(row[0], row[1], bool(row[2]), row[3], row[4])
+def _like(keyword: str) -> str:
+    escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
-class Store:
+class Store(TemplateRows):
     """`path` is a SQLite file (kept between runs) or ":memory:" (the default, for tests)."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            # A development tool's state: speed over durability across power loss.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=OFF")
-            self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    # --- Jobs -------------------------------------------------------------------------------
 
     def add_job(self, job: Job) -> None:
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.job_id, job.job_name, job.status, job.template_id, job.template_name,
-                    job.time_interval, job.create_time_ms, job.bucket, job.endpoint,
-                    job.overwrite_format, job.sequence_format,
-                ),
-            )
+            db.execute(f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({marks(Job)})", astuple(job))
 
     def jobs(self) -> list[Job]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM jobs ORDER BY create_time_ms, job_id").fetchall()
+            rows = self._db.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY create_time_ms, job_id").fetchall()
         return [Job(*row) for row in rows]
 
     def job(self, job_id: str) -> Job | None:
         with self._lock:
-            row = self._db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            row = self._db.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         return None if row is None else Job(*row)
+
+    def find_jobs(self, start_ms: int, end_ms: int, *, status: str | None, keyword: str,
+                  descending: bool, offset: int, limit: int) -> tuple[list[Job], int]:
+        """One page of the jobs created in [start_ms, end_ms], and how many there are in all.
+
+        Jobs created in the same millisecond keep the order they were added in, so a page
+        stays put while jobs are submitted (they come after every earlier one).
+        """
+        where = ["create_time_ms BETWEEN ? AND ?"]
+        args: list[str | int] = [start_ms, end_ms]
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if keyword:
+            where.append("(job_id = ? OR job_name LIKE ? ESCAPE '\\')")
+            args += [keyword, _like(keyword)]
+        condition = " AND ".join(where)
+        order = "DESC" if descending else "ASC"
+        with self._lock:
+            (total,) = self._db.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE {condition}", args).fetchone()
+            rows = self._db.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE {condition}"
+                f" ORDER BY create_time_ms {order}, rowid {order} LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return [Job(*row) for row in rows], int(total)
+
+    def set_job_status(self, job_id: str, status: str, now_ms: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status = ?, last_modified_ms = ? WHERE job_id = ?",
+                       (status, now_ms, job_id))
+
+    def set_snapshots_taken(self, job_id: str, count: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET snapshots_taken = ? WHERE job_id = ?", (count, job_id))
+
+    # --- Records and objects ----------------------------------------------------------------
 
     def add_records(self, records: Iterable[Record], *, with_objects: bool = True) -> int:
         """Insert records (and, unless told otherwise, their OSS objects); the number added."""
         added = 0
         chunk: list[Record] = []
-        for record in records:
-            chunk.append(record)
+        for item in records:
+            chunk.append(item)
             if len(chunk) == INSERT_CHUNK:
                 added += self._insert(chunk, with_objects)
                 chunk = []
@@ -169,29 +115,50 @@ class Store:
 
     def _insert(self, chunk: Sequence[Record], with_objects: bool) -> int:
         with self._transaction() as db:
-            db.executemany(
-                f"INSERT INTO records ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (r.job_id, r.create_timestamp, int(r.is_overlay), r.oss_bucket, r.oss_object)
-                    for r in chunk
-                ],
-            )
+            db.executemany(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                           [astuple(r) for r in chunk])
             if with_objects:
-                db.executemany(
-                    "INSERT OR IGNORE INTO objects VALUES (?, ?)",
-                    [(r.oss_bucket, r.oss_object) for r in chunk],
-                )
+                db.executemany("INSERT OR IGNORE INTO objects VALUES (?, ?)",
+                               [(r.oss_bucket, r.oss_object) for r in chunk])
         return len(chunk)
+
+    def add_snapshot(self, job: Job, stamp: int, sequence_key: str | None,
+                     overlay_key: str | None) -> None:
+        """One snapshot as ICE takes it: a new file (its record and object) and the overlay file
+        overwritten in place, its record moved to just after the new file."""
+        with self._transaction() as db:
+            if sequence_key is not None:
+                db.execute(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES (?, ?, 0, ?, ?)",
+                           (job.job_id, stamp, job.bucket, sequence_key))
+                db.execute("INSERT OR IGNORE INTO objects VALUES (?, ?)",
+                           (job.bucket, sequence_key))
+            if overlay_key is not None:
+                db.execute("DELETE FROM records WHERE job_id = ? AND is_overlay",
+                           (job.job_id,))
+                db.execute(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES (?, ?, 1, ?, ?)",
+                           (job.job_id, stamp + 1, job.bucket, overlay_key))
+                db.execute("INSERT OR IGNORE INTO objects VALUES (?, ?)",
+                           (job.bucket, overlay_key))
+            db.execute("UPDATE jobs SET snapshots_taken = snapshots_taken + 1 WHERE job_id = ?",
+                       (job.job_id,))
+
+    def newest_snapshot_ms(self, job_id: str) -> int | None:
+        """The newest snapshot file's timestamp (the overlay file aside)."""
+        with self._lock:
+            (newest,) = self._db.execute(
+                "SELECT MAX(create_timestamp) FROM records WHERE job_id = ? AND NOT is_overlay",
+                (job_id,)).fetchone()
+        return None if newest is None else int(newest)
 
     def records(self, job_id: str | None = None) -> list[Record]:
         """Every record (of one job), oldest first. For tests and small stores."""
-        query = f"SELECT {_RECORD_COLUMNS} FROM records"
+        query = f"SELECT {RECORD_COLUMNS} FROM records"
         args: tuple[str, ...] = ()
         if job_id is not None:
             query, args = query + " WHERE job_id = ?", (job_id,)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY job_id, create_timestamp, id", args)
-            return [_record(row) for row in rows]
+            return [record(row) for row in rows]
 
     def records_between(
         self, job_id: str, start_ms: int, end_ms: int, limit: int, *, descending: bool = False
@@ -200,21 +167,22 @@ class Store:
         order = "DESC" if descending else "ASC"
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM records"
+                f"SELECT {RECORD_COLUMNS} FROM records"
                 " WHERE job_id = ? AND create_timestamp >= ? AND create_timestamp < ?"
                 f" ORDER BY create_timestamp {order}, id {order} LIMIT ?",
                 (job_id, start_ms, end_ms, limit),
             )
-            return [_record(row) for row in rows]
+            return [record(row) for row in rows]
 
     def delete_files(
         self, job_id: str, timestamps: Sequence[int], *, delete_objects: bool
-    ) -> list[bool]:
-        """Delete the job's records with these timestamps, all or nothing; whether each was found.
+    ) -> Deleted:
+        """Delete the job's records with these timestamps, all or nothing.
 
         Raises OverlayInRequest, deleting nothing, when one of them is the overlay file.
         """
         found: list[bool] = []
+        removed: list[tuple[str, str]] = []
         with self._transaction() as db:
             for stamp in timestamps:
                 rows = db.execute(
@@ -227,11 +195,11 @@ class Store:
                 found.append(bool(rows))
                 db.executemany("DELETE FROM records WHERE id = ?", [(row[0],) for row in rows])
                 if delete_objects:
-                    db.executemany(
-                        "DELETE FROM objects WHERE bucket = ? AND key = ?",
-                        [(bucket, key) for _, _, bucket, key in rows],
-                    )
-        return found
+                    for _, _, bucket, key in rows:
+                        if db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?",
+                                      (bucket, key)).rowcount:
+                            removed.append((bucket, key))
+        return Deleted(found, removed)
 
     def object_keys(self, bucket: str | None = None) -> list[str]:
         with self._lock:
@@ -249,12 +217,12 @@ class Store:
                 "INSERT OR IGNORE INTO objects VALUES (?, ?)", [(bucket, k) for k in keys]
             )
 
-    def delete_objects(self, bucket: str, keys: Iterable[str]) -> None:
-        """Remove objects as a person or script deleting them from OSS would: records stay."""
+    def delete_objects(self, bucket: str, keys: Iterable[str]) -> list[str]:
+        """Remove objects as a person or script deleting them from OSS would: records stay.
+        The keys that were there."""
         with self._transaction() as db:
-            db.executemany(
-                "DELETE FROM objects WHERE bucket = ? AND key = ?", [(bucket, k) for k in keys]
-            )
+            return [key for key in keys if db.execute(
+                "DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key)).rowcount]
 
     def count_files(self, job_id: str, start_ms: int, end_ms: int) -> int:
         """Snapshot files (overlay records aside) of the job with start_ms <= timestamp < end_ms."""
@@ -273,35 +241,4 @@ class Store:
 
     def state(self, sample: int = 5) -> StoreState:
         with self._lock:
-            per_job = self._db.execute(
-                "SELECT jobs.job_id, COUNT(records.id), COALESCE(SUM(records.is_overlay), 0),"
-                " MIN(records.create_timestamp), MAX(records.create_timestamp)"
-                " FROM jobs LEFT JOIN records ON records.job_id = jobs.job_id"
-                " GROUP BY jobs.job_id ORDER BY jobs.create_time_ms, jobs.job_id"
-            ).fetchall()
-            (objects,) = self._db.execute("SELECT COUNT(*) FROM objects").fetchone()
-            orphan_objects = (
-                " FROM objects WHERE NOT EXISTS (SELECT 1 FROM records"
-                " WHERE records.oss_bucket = objects.bucket AND records.oss_object = objects.key)"
-            )
-            orphan_records = (
-                " FROM records WHERE NOT EXISTS (SELECT 1 FROM objects"
-                " WHERE objects.bucket = records.oss_bucket AND objects.key = records.oss_object)"
-            )
-            (objects_alone,) = self._db.execute("SELECT COUNT(*)" + orphan_objects).fetchone()
-            (records_alone,) = self._db.execute("SELECT COUNT(*)" + orphan_records).fetchone()
-            object_samples = self._db.execute(
-                "SELECT key" + orphan_objects + " ORDER BY bucket, key LIMIT ?", (sample,)
-            ).fetchall()
-            record_samples = self._db.execute(
-                "SELECT oss_object" + orphan_records + " ORDER BY job_id, create_timestamp LIMIT ?",
-                (sample,),
-            ).fetchall()
-        return StoreState(
-            jobs=tuple(JobState(row[0], row[1], int(row[2]), row[3], row[4]) for row in per_job),
-            objects=int(objects),
-            objects_without_records=int(objects_alone),
-            records_without_objects=int(records_alone),
-            sample_objects_without_records=tuple(key for (key,) in object_samples),
-            sample_records_without_objects=tuple(key for (key,) in record_samples),
-        )
+            return read_state(self._db, sample)

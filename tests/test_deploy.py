@@ -423,8 +423,8 @@ def test_sample_batch_removal_carries_several_records() -> None:
     assert len(parsed.oss_records) > 1
 
 
-def test_sample_dry_run_covers_every_demo_job() -> None:
+def test_sample_dry_run_covers_every_job() -> None:
     parsed = parse_event((SAMPLE_EVENTS / "manual-dry-run.json").read_bytes())
 
     assert parsed.request.DryRun is True
-    assert parsed.request.JobIds == list(DEMO_JOB_IDS)
+    assert parsed.request.JobIds == "*"

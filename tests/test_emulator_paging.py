@@ -1,6 +1,7 @@
 """ListLiveSnapshotFiles paging: following NextStartTime (second precision) returns every file in
-[StartTime, EndTime) exactly once, oldest first, however the timestamps crowd into one second or
-one millisecond. Through the SDK, then faster against the service, then on a million records."""
+[StartTime, EndTime) exactly once, oldest first (or, with SortBy=desc and NextStartTime as the
+next EndTime, newest first), however the timestamps crowd into one second or one millisecond.
+Through the SDK, then faster against the service, then on a million records."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class Layout:
     start_ms: int
     end_ms: int
     limit: int
+    descending: bool
 
 
 @st.composite
@@ -63,7 +65,7 @@ def layouts(draw: st.DrawFn, max_files: int) -> Layout:
     stamps = draw(st.lists(stamp, min_size=count, max_size=count))
     limit = draw(st.one_of(st.integers(1, 5), st.integers(1, 100)))
     return Layout(tuple(stamps), DAY_START_MS + start_s * SECOND_MS,
-                  DAY_START_MS + end_s * SECOND_MS, limit)
+                  DAY_START_MS + end_s * SECOND_MS, limit, draw(st.booleans()))
 
 
 def add_layout(store: Store, job_id: str, layout: Layout) -> list[Record]:
@@ -75,16 +77,18 @@ def add_layout(store: Store, job_id: str, layout: Layout) -> list[Record]:
     return [r for r in records if layout.start_ms <= r.create_timestamp < layout.end_ms]
 
 
-ListPage = Callable[[str, int, int, int], dict[str, Any]]
+ListPage = Callable[[str, int, int, int, str], dict[str, Any]]
 
 
 def follow_pages(list_page: ListPage, job_id: str, layout: Layout, expected: int
                  ) -> list[dict[str, Any]]:
-    """Every page from StartTime on, each next one from the last one's NextStartTime."""
+    """Every page of the window, each next one bounded by the last one's NextStartTime: its
+    StartTime going forwards, its EndTime going backwards."""
     files: list[dict[str, Any]] = []
-    start = layout.start_ms
+    start, end = layout.start_ms, layout.end_ms
     for _ in range(expected + 2):
-        answer = list_page(job_id, start, layout.end_ms, layout.limit)
+        answer = list_page(job_id, start, end, layout.limit,
+                           "desc" if layout.descending else "asc")
         page = answer["FileList"]
         # More than Limit only when they all share one second (NextStartTime cannot split it).
         assert len(page) <= layout.limit or len({f["CreateTimestamp"] // 1000 for f in page}) == 1
@@ -92,17 +96,21 @@ def follow_pages(list_page: ListPage, job_id: str, layout: Layout, expected: int
         if answer.get("NextStartTime") is None:
             return files
         following = epoch_ms(answer["NextStartTime"])
-        assert start < following < layout.end_ms
-        start = following
+        assert start < following < end
+        if layout.descending:
+            end = following
+        else:
+            start = following
     raise AssertionError("NextStartTime kept coming back after every file was listed")
 
 
-def assert_listed_once_in_order(files: list[dict[str, Any]], expected: list[Record]) -> None:
+def assert_listed_once_in_order(files: list[dict[str, Any]], expected: list[Record],
+                                descending: bool) -> None:
     keys = [f["OssObject"] for f in files]
     assert len(keys) == len(set(keys)), "a file was listed twice"
     assert sorted(keys) == sorted(r.oss_object for r in expected)
     stamps = [f["CreateTimestamp"] for f in files]
-    assert stamps == sorted(stamps)
+    assert stamps == sorted(stamps, reverse=descending)
     by_key = {r.oss_object: r.create_timestamp for r in expected}
     assert all(by_key[f["OssObject"]] == f["CreateTimestamp"] for f in files)
 
@@ -126,10 +134,11 @@ def test_following_next_start_time_lists_every_file_once_through_the_sdk(
     job_id = f"sdk-paging-{next(_job_numbers)}"
     expected = add_layout(shared_rig.store, job_id, layout)
 
-    def list_page(job: str, start: int, end: int, limit: int) -> dict[str, Any]:
-        return shared_rig.list_files(job, iso(start), iso(end), limit=limit)
+    def list_page(job: str, start: int, end: int, limit: int, sort_by: str) -> dict[str, Any]:
+        return shared_rig.list_files(job, iso(start), iso(end), limit=limit, sort_by=sort_by)
 
-    assert_listed_once_in_order(follow_pages(list_page, job_id, layout, len(expected)), expected)
+    assert_listed_once_in_order(follow_pages(list_page, job_id, layout, len(expected)), expected,
+                                layout.descending)
 
 
 @settings(max_examples=300, deadline=None)
@@ -139,18 +148,13 @@ def test_following_next_start_time_lists_every_file_once_in_the_service(layout: 
     expected = add_layout(store, "service-paging", layout)
     service = IceService(store, clock=lambda: NOW_MS / 1000)
 
-    def list_page(job: str, start: int, end: int, limit: int) -> dict[str, Any]:
+    def list_page(job: str, start: int, end: int, limit: int, sort_by: str) -> dict[str, Any]:
         return service.call(LIST_FILES, {"JobId": job, "StartTime": iso(start),
-                                         "EndTime": iso(end), "Limit": str(limit)})
+                                         "EndTime": iso(end), "Limit": str(limit),
+                                         "SortBy": sort_by})
 
     assert_listed_once_in_order(follow_pages(list_page, "service-paging", layout, len(expected)),
-                                expected)
-    newest_first = service.call(LIST_FILES, {
-        "JobId": "service-paging", "StartTime": iso(layout.start_ms),
-        "EndTime": iso(layout.end_ms), "Limit": str(layout.limit), "SortBy": "desc",
-    })["FileList"]
-    assert [f["CreateTimestamp"] for f in newest_first] == sorted(
-        (r.create_timestamp for r in expected), reverse=True)[:layout.limit]
+                                expected, layout.descending)
 
 
 def test_a_page_of_a_million_record_store_holds_the_right_hundred_files() -> None:
@@ -166,6 +170,8 @@ def test_a_page_of_a_million_record_store_holds_the_right_hundred_files() -> Non
         first = rig.list_files(job.job_id, iso(start), iso(end), limit=100)
         second = rig.list_files(job.job_id, first["NextStartTime"], iso(end), limit=100)
         newest = rig.list_files(job.job_id, iso(start), iso(end), limit=100, sort_by="desc")
+        older = rig.list_files(job.job_id, iso(start), newest["NextStartTime"], limit=100,
+                               sort_by="desc")
 
     def listed(answer: dict[str, Any]) -> list[tuple[int, str, bool]]:
         return [(f["CreateTimestamp"], f["OssObject"], f["IsOverlay"]) for f in answer["FileList"]]
@@ -178,3 +184,5 @@ def test_a_page_of_a_million_record_store_holds_the_right_hundred_files() -> Non
     assert listed(second) == of(window[100:200])
     assert listed(newest) == of(window[::-1][:100])
     assert newest["FileList"][0]["IsOverlay"] is True
+    assert newest["NextStartTime"] == iso(window[::-1][100].create_timestamp + SECOND_MS)
+    assert listed(older) == of(window[::-1][100:200])

@@ -164,3 +164,11 @@ def test_a_configuration_fc_would_refuse_is_refused_naming_the_field(
         config(**{field: value})
     assert str(refused.value).startswith("FunctionConfig(")
     assert complaint in str(refused.value)
+
+
+def test_seconds_given_as_whole_numbers_are_taken_as_seconds() -> None:
+    config = FunctionConfig(name="f", code_paths=(Path("."),), timeout_s=8, retry_delay_s=1,
+                            max_async_event_age_s=60)
+
+    seconds = (config.timeout_s, config.retry_delay_s, config.max_async_event_age_s)
+    assert seconds == (8.0, 1.0, 60.0) and all(isinstance(value, float) for value in seconds)

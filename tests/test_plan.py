@@ -24,7 +24,7 @@ BASE_MS = 1_764_000_000_000
 
 
 @given(start=st.integers(BASE_MS, BASE_MS + 10 * DAY_MS), length=st.integers(0, 9 * DAY_MS))
-def test_day_windows_cover_the_range_exactly_in_windows_of_at_most_a_day(start: int, length: int
+def test_day_windows_cover_the_range_exactly_each_asked_in_at_most_a_day(start: int, length: int
                                                                         ) -> None:
     windows = day_windows((start, start + length))
 
@@ -34,7 +34,13 @@ def test_day_windows_cover_the_range_exactly_in_windows_of_at_most_a_day(start: 
     assert windows[0][0] == start and windows[-1][1] == start + length
     for before, after in pairwise(windows):
         assert before[1] == after[0]
-    assert all(0 < end - begin <= DAY_MS for begin, end in windows)
+    assert all(begin < end for begin, end in windows)
+    # What the API is asked: whole seconds, at most one day (a resumed range starts mid-second).
+    assert all(
+        WindowPaging((begin, end)).request()[1] - WindowPaging((begin, end)).request()[0] <= DAY_MS
+        for begin, end in windows
+    )
+    assert len(windows) <= -(-(start + length - floor_second(start)) // DAY_MS)
 
 
 @given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1000)), max_size=30))

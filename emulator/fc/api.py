@@ -24,7 +24,8 @@ from emulator.fc.config import FunctionConfig
 from emulator.fc.dispatch import Dispatcher, NoFreeInstance
 from emulator.fc.tasks import ACTIVE, AsyncTask, DuplicateTask, Outcome, TaskStatus
 from emulator.fc.worker import Identity
-from emulator.signing import AUTHORIZATION, AccessKey, AuthError, SignedRequest, Verifier
+from emulator.signing import AccessKey, AuthError, SignedRequest, Verifier
+from emulator.signing_v3 import AUTHORIZATION
 
 API_VERSION = "2023-03-30"
 ADMIN_TASKS = "/_emulator/tasks"

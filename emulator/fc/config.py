@@ -48,6 +48,9 @@ class FunctionConfig:
         object.__setattr__(self, "code_paths",
                            tuple(Path(path).resolve() for path in self.code_paths))
         object.__setattr__(self, "environment", dict(self.environment))
+        # Seconds given as a whole number (`timeout_s=8`) are seconds all the same.
+        for name in ("timeout_s", "max_async_event_age_s", "retry_delay_s"):
+            object.__setattr__(self, name, float(getattr(self, name)))
         problems = self._problems()
         if problems:
             raise ValueError(f"FunctionConfig({self.name!r}): " + "; ".join(problems))

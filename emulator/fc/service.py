@@ -12,7 +12,7 @@ from pathlib import Path
 from emulator.fc.api import FcApi
 from emulator.fc.config import FunctionConfig
 from emulator.fc.dispatch import Dispatcher
-from emulator.fc.httpd import ApiServer
+from emulator.fc.httpd import api_server
 from emulator.fc.tasks import AsyncTask
 from emulator.fc.worker import Identity
 from emulator.signing import AccessKey
@@ -47,7 +47,7 @@ class FunctionCompute:
         self.identity = Identity(account_id, region, self.role_credentials)
         self._dispatcher = Dispatcher(self.identity, clock)
         api = FcApi(self._dispatcher, self.identity, [self.credentials, self.role_credentials])
-        self._server = ApiServer(api.handle, host, port)
+        self._server = api_server(api.handle, host, port)
         self._log_dir: Path | None = None
 
     @property

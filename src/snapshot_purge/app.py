@@ -100,7 +100,12 @@ class _Invocation:
             logger.warning("request_note", extra={"note": note})
         for echo in plan.oss_echoes:
             self.reporter.past_retention(echo.job_id, echo.key, echo.create_timestamp)
-        extra = {"ignored_objects": len(plan.ignored_objects), "oss_echoes": len(plan.oss_echoes)}
+        extra: dict[str, Any] = {
+            "ignored_objects": len(plan.ignored_objects),
+            "oss_echoes": len(plan.oss_echoes),
+        }
+        if self.settings.max_qps is not None:
+            extra["qps_ceiling"] = round(self.settings.max_qps * plan.qps_share, 3)
         try:
             resolved = self._resolve()
         except (ApiFailure, DeadlineReached) as failure:

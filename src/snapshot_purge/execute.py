@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from snapshot_purge.errors import (
@@ -28,6 +28,7 @@ from snapshot_purge.errors import (
     PermissionDenied,
 )
 from snapshot_purge.executors import DeleteExecutor
+from snapshot_purge.jobstate import Batch, Entry, JobState, Unit
 from snapshot_purge.model import (
     MAX_FILES_PER_PAGE,
     MAX_TIMESTAMPS_PER_DELETE,
@@ -35,11 +36,10 @@ from snapshot_purge.model import (
     FileOutcome,
     FilePage,
     JobWork,
-    Range,
     Result,
     SnapshotFile,
 )
-from snapshot_purge.plan import WindowPaging, day_windows, merge_ranges
+from snapshot_purge.plan import day_windows
 from snapshot_purge.report import Reporter
 
 # A split adds at most one partial page: halves of at least this many pages keep it under 2%.
@@ -56,60 +56,6 @@ class Lister(Protocol):
 
 class _Stopped(Exception):
     """The run stopped before this call was made."""
-
-
-class _Unit:
-    """One window of one job, being listed page by page."""
-
-    __slots__ = ("busy", "failed", "job", "paging")
-
-    def __init__(self, job: _Job, paging: WindowPaging) -> None:
-        self.job = job
-        self.paging = paging
-        self.busy = False
-        self.failed = False
-
-    @property
-    def ready(self) -> bool:
-        return not (self.busy or self.failed or self.paging.done)
-
-
-Entry = tuple[SnapshotFile, "_Unit | None"]
-
-
-@dataclass
-class _Job:
-    work: JobWork
-    windows: deque[Range]
-    units: list[_Unit] = field(default_factory=list)
-    buffer: list[Entry] = field(default_factory=list)
-    unsent: list[Entry] = field(default_factory=list)  # batches that a stop kept from running
-    batches_out: int = 0
-    matched: set[str] = field(default_factory=set)
-    last_request_id: str | None = None
-    dropped: bool = False
-
-    def next_window(self) -> _Unit:
-        return self.add_unit(WindowPaging(self.windows.popleft()))
-
-    def add_unit(self, paging: WindowPaging) -> _Unit:
-        unit = _Unit(self, paging)
-        self.units.append(unit)
-        return unit
-
-    @property
-    def listing_done(self) -> bool:
-        return not self.windows and not any(u.busy or u.ready for u in self.units)
-
-    @property
-    def finished(self) -> bool:
-        return self.dropped or (self.listing_done and not self.buffer and not self.batches_out)
-
-
-@dataclass(frozen=True)
-class _Batch:
-    job: _Job
-    entries: list[Entry]
 
 
 @dataclass(frozen=True)
@@ -176,8 +122,8 @@ class _Run:
         self.width = width
         self.waiting = deque(jobs)
         self.taken = 0
-        self.active: list[_Job] = []
-        self.ready: deque[_Batch] = deque()
+        self.active: list[JobState] = []
+        self.ready: deque[Batch] = deque()
         self.futures: dict[Future[Any], Callable[[Future[Any]], None]] = {}
         self.listing = self.deleting = 0
         self.pending_files = 0
@@ -203,7 +149,9 @@ class _Run:
             done, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
             for future in done:
                 self.futures.pop(future)(future)
-        leftover = self.leftover + [w for job in self.active if (w := self._remainder(job))]
+        leftover = self.leftover + [
+            rest for job in self.active if (rest := job.remainder(self._queued(job)))
+        ]
         return RunResult(
             self.stop_reason,
             self.permission_error,
@@ -231,7 +179,7 @@ class _Run:
         while self.gate_open and self.deleting < self.width and self.ready:
             self._submit_delete(self.ready.popleft())
 
-    def _next_unit(self) -> _Unit | None:
+    def _next_unit(self) -> Unit | None:
         for job in self.active:
             for unit in job.units:
                 if unit.ready:
@@ -244,10 +192,10 @@ class _Run:
                 return job.next_window()
         return None
 
-    def _take(self, work: JobWork) -> _Job:
+    def _take(self, work: JobWork) -> JobState:
         self.taken += 1
         windows = deque(w for span in work.ranges for w in day_windows(span))
-        job = _Job(work, windows)
+        job = JobState(work, windows)
         self.active.append(job)
         for stamp in work.timestamps:
             self._due(job, SnapshotFile(work.job_id, stamp), None)
@@ -271,7 +219,7 @@ class _Run:
 
     # listing stage
 
-    def _submit_list(self, unit: _Unit) -> None:
+    def _submit_list(self, unit: Unit) -> None:
         unit.busy = True
         self.listing += 1
         start, end = unit.paging.request()
@@ -286,7 +234,7 @@ class _Run:
             raise _Stopped
         return call(*args)
 
-    def _listed(self, unit: _Unit, future: Future[FilePage]) -> None:
+    def _listed(self, unit: Unit, future: Future[FilePage]) -> None:
         unit.busy = False
         self.listing -= 1
         job = unit.job
@@ -326,7 +274,7 @@ class _Run:
             self._maybe_split(unit, page)
         self._after_listing(job)
 
-    def _maybe_split(self, unit: _Unit, page: FilePage) -> None:
+    def _maybe_split(self, unit: Unit, page: FilePage) -> None:
         """Split while workers would otherwise idle, and only windows dense enough to pay."""
         if self.waiting or any(j.windows for j in self.active):
             return
@@ -343,12 +291,12 @@ class _Run:
         if rest is not None:
             unit.job.add_unit(rest)
 
-    def _after_listing(self, job: _Job) -> None:
+    def _after_listing(self, job: JobState) -> None:
         if job.listing_done:
             self._flush(job)
             self._maybe_finish(job)
 
-    def _due(self, job: _Job, file: SnapshotFile, unit: _Unit | None) -> None:
+    def _due(self, job: JobState, file: SnapshotFile, unit: Unit | None) -> None:
         self.due += 1
         if not self.gate_open and self.max_files is not None and self.due > self.max_files:
             return  # refused anyway: count, keep nothing
@@ -357,18 +305,18 @@ class _Run:
         if len(job.buffer) >= MAX_TIMESTAMPS_PER_DELETE:
             self._cut(job, MAX_TIMESTAMPS_PER_DELETE)
 
-    def _flush(self, job: _Job) -> None:
+    def _flush(self, job: JobState) -> None:
         while job.buffer:
             self._cut(job, MAX_TIMESTAMPS_PER_DELETE)
 
-    def _cut(self, job: _Job, size: int) -> None:
+    def _cut(self, job: JobState, size: int) -> None:
         entries, job.buffer = job.buffer[:size], job.buffer[size:]
         job.batches_out += 1
-        self.ready.append(_Batch(job, entries))
+        self.ready.append(Batch(job, entries))
 
     # delete stage
 
-    def _submit_delete(self, batch: _Batch) -> None:
+    def _submit_delete(self, batch: Batch) -> None:
         self.deleting += 1
         work = batch.job.work
         files = [file for file, _ in batch.entries]
@@ -377,7 +325,7 @@ class _Run:
         )
         self.futures[future] = lambda done: self._deleted(batch, done)
 
-    def _deleted(self, batch: _Batch, future: Future[list[FileOutcome]]) -> None:
+    def _deleted(self, batch: Batch, future: Future[list[FileOutcome]]) -> None:
         self.deleting -= 1
         job = batch.job
         job.batches_out -= 1
@@ -403,11 +351,11 @@ class _Run:
 
     # ends of jobs and of the run
 
-    def _maybe_finish(self, job: _Job) -> None:
+    def _maybe_finish(self, job: JobState) -> None:
         if not job.finished or job not in self.active:
             return
         self.active.remove(job)
-        rest = self._remainder(job)
+        rest = job.remainder(self._queued(job))
         if rest is not None:
             self.leftover.append(rest)  # windows whose listing failed for good
             return
@@ -418,11 +366,11 @@ class _Run:
                 job.work.job_id, key, self.object_timestamps(key), job.last_request_id
             )
 
-    def _drop(self, job: _Job, missing: JobNotFound) -> None:
+    def _drop(self, job: JobState, missing: JobNotFound) -> None:
+        """ICE does not know the job: it goes to `jobs_not_found`, the others go on."""
         if not job.dropped:
             job.dropped = True
             self.not_found.append(job.work.job_id)
-            self._error(str(missing))
             self.pending_files -= len(job.buffer)
             job.buffer = []
         self._maybe_finish(job)
@@ -440,41 +388,14 @@ class _Run:
         if message not in self.errors:
             self.errors.append(message)
 
-    def _report(self, job: _Job, outcome: FileOutcome) -> None:
+    def _queued(self, job: JobState) -> list[Entry]:
+        return [entry for batch in self.ready if batch.job is job for entry in batch.entries]
+
+    def _report(self, job: JobState, outcome: FileOutcome) -> None:
         self.reporter.file(outcome, job.work.rule)
 
-    def _remainder(self, job: _Job) -> JobWork | None:
-        """What is left of a job the run took, exactly: none of it was done, all the rest was."""
-        if job.dropped:
-            return None
-        queued = [entry for batch in self.ready if batch.job is job for entry in batch.entries]
-        undone = job.buffer + job.unsent + queued
-        work = job.work
-        if work.timestamps:
-            left = tuple(sorted(file.create_timestamp for file, _ in undone))
-            if not left:
-                return None
-            return JobWork(work.job_id, work.delete_original_file, timestamps=left, rule=work.rule)
-        spans = list(job.windows)
-        for unit in job.units:
-            paging = unit.paging
-            start = paging.end if paging.done and not unit.failed else paging.position
-            start = min([start, *(f.create_timestamp for f, u in undone if u is unit)])
-            spans.append((start, paging.end))
-        ranges = merge_ranges(spans)
-        if not ranges:
-            return None
-        return JobWork(
-            work.job_id,
-            work.delete_original_file,
-            ranges=ranges,
-            only_objects=work.only_objects,
-            rule=work.rule,
-        )
-
-
 def _all(
-    batch: _Batch, result: Result, delete_original: bool, why: ApiFailure
+    batch: Batch, result: Result, delete_original: bool, why: ApiFailure
 ) -> list[FileOutcome]:
     """One outcome for every file of a batch whose whole call ended in `why`."""
     return [

@@ -25,7 +25,8 @@ from Tea.exceptions import UnretryableException
 
 from snapshot_purge.clock import Deadline, Sleep
 from snapshot_purge.config import Endpoint, Settings
-from snapshot_purge.errors import ApiFailure, DeadlineReached, JobNotFound, PermissionDenied
+from snapshot_purge.errors import ApiFailure, DeadlineReached, PermissionDenied
+from snapshot_purge.ice_errors import NO_CREDENTIALS_HINT, api_failure, network_reason, subject
 from snapshot_purge.jobs import JobPage
 from snapshot_purge.model import FilePage, JobInfo, SnapshotFile
 from snapshot_purge.ratelimit import ActionLimiters
@@ -35,29 +36,6 @@ LIST_FILES = "ListLiveSnapshotFiles"
 DELETE_FILES = "DeleteLiveSnapshotFiles"
 LIST_JOBS = "ListLiveSnapshotJobs"
 GET_JOB = "GetLiveSnapshotJob"
-NO_CREDENTIALS_HINT = (
-    "On Function Compute, give the function a role (the runtime then passes its STS credentials);"
-    " locally, set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and"
-    " ALIBABA_CLOUD_SECURITY_TOKEN for STS), or a profile in ~/.aliyun/config.json"
-    " (ALIBABA_CLOUD_PROFILE)."
-)
-
-PERMISSION_HINTS = {
-    "Forbidden": "Grant the function's RAM role the ice:{action} permission (see template.yml).",
-    "BucketNotAuthorized": "Authorise ICE to access the snapshot bucket (ICE console, OSS"
-    " authorisation).",
-    "OperationDenied": "Activate Intelligent Media Services (ICE) for this account.",
-    "UserDisable": "The account is disabled; settle it with Alibaba Cloud support.",
-    "InvalidAccessKeyId.NotFound": "Check the access key: it is not known to the service.",
-    "InvalidAccessKeyId.Inactive": "The access key is disabled; enable it or use another.",
-    "SignatureDoesNotMatch": "Check the access key secret (it does not match the key id).",
-    "IncompleteSignature": "Check the credentials: the request could not be signed fully.",
-    "InvalidSecurityToken.Expired": "The STS token expired: invoke again with fresh credentials.",
-    "InvalidSecurityToken.Malformed": "Check the STS security token.",
-    "InvalidSecurityToken.MismatchWithAccessKey": "The STS token belongs to another access key.",
-    "MissingSecurityToken": "STS credentials need their security token.",
-}
-
 T = TypeVar("T")
 
 
@@ -292,7 +270,7 @@ class IceApi:
                 if is_throttling(code):
                     limiter.on_throttled()
                 if not is_retryable(code, status) or attempt >= self._retry.max_attempts:
-                    raise _api_failure(action, job_id, err, attempt) from None
+                    raise api_failure(action, job_id, err, attempt) from None
                 retry_after = getattr(err, "retry_after", None)
                 wait = self._retry.backoff(attempt, retry_after / 1000 if retry_after else None)
                 self.stats.count_retry(throttled=is_throttling(code))
@@ -310,7 +288,7 @@ class IceApi:
                     raise ApiFailure(
                         action,
                         "NetworkError",
-                        f"{_subject(job_id)}{_network_reason(err)} (after {attempt} attempts)",
+                        f"{subject(job_id)}{network_reason(err)} (after {attempt} attempts)",
                         hint="Check ICE_ENDPOINT and the network; the run can be repeated safely.",
                         job_id=job_id,
                     ) from None
@@ -321,56 +299,3 @@ class IceApi:
                 limiter.on_success()
                 return response.body, lost_answer
             self._sleep(wait)
-
-
-def _network_reason(err: Exception) -> str:
-    inner = getattr(err, "inner_exception", None) or err
-    if isinstance(inner, requests.Timeout):
-        return "no answer within the read timeout"
-    if isinstance(inner, requests.ConnectionError):
-        return "the connection failed or was dropped"
-    return f"{type(inner).__name__}: {inner}"
-
-
-def _subject(job_id: str | None) -> str:
-    return f"job {job_id}: " if job_id else ""
-
-
-def _api_failure(
-    action: str, job_id: str | None, err: AlibabaCloudException, attempts: int
-) -> ApiFailure:
-    code = str(err.code)
-    data = err.data if isinstance(err.data, dict) else {}
-    message = str(data.get("Message") or err.message or "")
-    detail = _subject(job_id) + message + (f" (after {attempts} attempts)" if attempts > 1 else "")
-    request_id = str(data.get("RequestId") or err.request_id or "") or None
-    if code in PERMISSION_HINTS:
-        return PermissionDenied(
-            action,
-            code,
-            detail,
-            status=err.status_code,
-            request_id=request_id,
-            hint=PERMISSION_HINTS[code].format(action=action),
-            job_id=job_id,
-        )
-    if code == "JobNotFound":
-        return JobNotFound(
-            action,
-            code,
-            detail,
-            status=err.status_code,
-            request_id=request_id,
-            hint="Remove the job from SNAPSHOT_JOB_IDS or the request.",
-            job_id=job_id,
-        )
-    hint = (
-        "Throttled until the retries ran out: another tool may share the quota; set ICE_MAX_QPS"
-        " below the account's quota (Quota Center), or raise the quota."
-        if is_throttling(code)
-        else ""
-    )
-    return ApiFailure(
-        action, code, detail, status=err.status_code, request_id=request_id, hint=hint,
-        job_id=job_id,
-    )

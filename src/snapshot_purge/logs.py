@@ -11,6 +11,7 @@ to Powertools' own `format`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import IO, Any
@@ -89,5 +90,23 @@ class JsonLinesFormatter(LambdaPowertoolsFormatter):
         return f"{self._second_text},{int(record.msecs):03d}{self._zone}"
 
 
+_loggers: dict[str, Logger] = {}
+
+
 def make_logger(service: str, stream: IO[str] | None = None) -> Logger:
-    return Logger(service=service, stream=stream, logger_formatter=JsonLinesFormatter())
+    """The function's logger, one per service name: Powertools sets the underlying logger up once
+    per name, so a second `Logger` of that name would keep a handler and formatter of its own
+    that nothing writes through. A later call with another stream (a local run's log file, a
+    test's buffer) moves the output there."""
+    logger = _loggers.get(service)
+    if logger is None:
+        logger = _loggers[service] = Logger(
+            service=service, stream=stream, logger_formatter=JsonLinesFormatter()
+        )
+    elif stream is not None:
+        handler = logger.registered_handler
+        if isinstance(handler, logging.StreamHandler):
+            # Not setStream(): it flushes the previous stream, which a finished run closed.
+            with handler.lock or contextlib.nullcontext():
+                handler.stream = stream
+    return logger

@@ -33,9 +33,16 @@ def ceil_second(ms: int) -> int:
 
 
 def day_windows(span: Range) -> list[Range]:
-    """Windows of at most one day covering [start, end), oldest first: what one listing takes."""
+    """Windows covering [start, end), oldest first, each listed by one call of at most a day.
+
+    A call asks in whole seconds, from the second a window starts in to the second it ends in,
+    so the windows are cut at whole seconds a day apart: a range resumed at a millisecond still
+    asks for no more than a day."""
     start, end = span
-    return [(at, min(at + DAY_MS, end)) for at in range(start, end, DAY_MS)]
+    if start >= end:
+        return []
+    return [(max(start, at), min(end, at + DAY_MS)) for at in range(floor_second(start), end,
+                                                                       DAY_MS)]
 
 
 def merge_ranges(ranges: Iterable[Range]) -> tuple[Range, ...]:

@@ -6,7 +6,8 @@ second (slow start). The first throttled answer shows the cap: a server that thr
 per-second cap has, in the last second, accepted exactly what the cap allows, so the accepted
 count *is* the cap. From then on the limiter holds just under that estimate, and probes upward
 only after a long quiet spell, in case the quota was raised. `ceiling` (ICE_MAX_QPS, or a shard's
-share of it) is never exceeded: for accounts that share the quota with other tools.
+share of it) is held under the same way and never exceeded: for accounts that share the quota
+with other tools.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class AdaptiveRateLimiter:
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self.ceiling = MAX_RATE if ceiling is None else ceiling
+        # A ceiling is a quota too: held just under, so that timing jitter does not cross it.
+        self.ceiling = MAX_RATE if ceiling is None else ceiling * HOLD
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
