@@ -208,6 +208,8 @@ def table(lines: list[dict[str, Any]]) -> str:
                          f" {line['best_batch_us_per_line']:.1f} (goal <="
                          f" {GOALS.log_line_us:g}: {'met' if line['met'] else 'NOT MET'}; cores"
                          f" busy {line['machine_busy_share']})")
+    if len(rows) == 1:
+        return "\n".join(notes)
     widths = [max(len(row[n]) for row in rows) for n in range(len(rows[0]))]
     rendered = ["  ".join(cell.ljust(width) if n == 0 else cell.rjust(width)
                           for n, (cell, width) in enumerate(zip(row, widths, strict=True)))
