@@ -165,6 +165,7 @@ def run(args: argparse.Namespace, event: bytes, overrides: dict[str, str], log: 
     # not there to ask for credentials.
     overrides = {"SNAPSHOT_JOB_IDS": "*", **overrides}
     env = {"ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true", **env, **overrides}
+    print("Seeding the ICE emulator for the event ...", file=sys.stderr, flush=True)
     seeded = seed_for_event(store, parsed, Settings.from_env(env),
                             now_ms=int(time.time() * 1000), jobs=args.jobs, days=args.days,
                             interval_s=args.interval)

@@ -44,7 +44,8 @@ def test_every_sample_shows_its_path_working(sample: str, expected: tuple[str, i
     result, at_least = expected
     assert code == 0, err
     assert summary["files"][result] >= at_least and summary["complete"] is True
-    assert err.startswith("Seeded the ICE emulator for the event:")
+    assert err.startswith("Seeding the ICE emulator for the event ...\n"
+                          "Seeded the ICE emulator for the event:")
     lines = [json.loads(line) for line in out.splitlines()]
     assert sum(line["message"] == "snapshot_file" for line in lines) == summary["files_total"]
 

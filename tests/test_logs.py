@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snapshot_purge.logs import make_logger
+from snapshot_purge.logs import BatchLines, make_logger
 
 _names = itertools.count()
 values = st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(
@@ -91,3 +91,27 @@ def test_an_exception_is_logged_with_its_traceback_as_powertools_logs_it() -> No
     log = json.loads(stream.getvalue())
     assert log["exception_name"] == "ValueError" and "boom" in log["exception"]
     assert log["job_id"] == "j" and log["level"] == "ERROR"
+
+
+@settings(max_examples=100, deadline=None)
+@given(batch=st.lists(st.dictionaries(keys, values, max_size=6), min_size=1, max_size=5),
+       appended=st.dictionaries(keys, values, max_size=4))
+def test_a_batch_writes_the_lines_logger_info_writes(batch: list[dict[str, Any]],
+                                                     appended: dict[str, Any]) -> None:
+    one_by_one, batched = io.StringIO(), io.StringIO()
+    single = make_logger(f"single-{next(_names)}", one_by_one)
+    together = make_logger(f"batch-{next(_names)}", batched)
+    for logger in (single, together):
+        logger.append_keys(**appended)
+
+    for fields in batch:
+        single.info("snapshot_file", extra=fields)
+    BatchLines(together, "snapshot_file", ("report.py", 7, "files")).write(batch)
+
+    expected = [json.loads(line) for line in one_by_one.getvalue().rstrip("\n").split("\n")]
+    written = [json.loads(line) for line in batched.getvalue().rstrip("\n").split("\n")]
+    assert [line["location"] for line in written] == ["files:7"] * len(batch)
+    for log in expected + written:
+        for varies in ("timestamp", "location", "service"):
+            log[varies] = varies
+    assert [list(log.items()) for log in written] == [list(log.items()) for log in expected]

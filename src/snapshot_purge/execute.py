@@ -345,8 +345,7 @@ class _Run:
         except JobNotFound as missing:
             outcomes = _all(batch, Result.SKIPPED, work.delete_original_file, missing)
             self._drop(job, missing)
-        for outcome in outcomes:
-            self._report(job, outcome)
+        self.reporter.files(outcomes, work.rule)
         self._maybe_finish(job)
 
     # ends of jobs and of the run

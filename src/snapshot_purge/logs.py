@@ -1,4 +1,5 @@
-"""The function's Powertools `Logger`, with a formatter cheap enough for one line per file.
+"""The function's Powertools `Logger`, with a formatter and a batch path cheap enough for one
+line per file.
 
 Powertools' own formatter costs about 55 µs a line: it copies the whole `LogRecord`, formats the
 time with `strftime`, tries to JSON-decode every message and serialises with the `json` module.
@@ -88,6 +89,42 @@ class JsonLinesFormatter(LambdaPowertoolsFormatter):
             self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", moment)
             self._zone = time.strftime("%z", moment)
         return f"{self._second_text},{int(record.msecs):03d}{self._zone}"
+
+
+class BatchLines:
+    """Many lines of one message at once, through the logger's own handler and formatter (its
+    appended keys included), at the cost of the formatting alone.
+
+    `Logger.info` costs a walk up the stack for the caller on every line, through Powertools'
+    wrapper, and the handler flushes after every line, a system call. A batch is a delete
+    call's files: its records name the caller given here, and the stream is flushed once, when
+    the batch has been written.
+    """
+
+    def __init__(self, logger: Logger, message: str, caller: tuple[str, int, str]) -> None:
+        self._logger = logging.getLogger(logger.name)
+        self._handler = logger.registered_handler
+        self._message = message
+        self._path, self._line, self._function = caller
+
+    def write(self, batch: list[dict[str, Any]]) -> None:
+        if not self._logger.isEnabledFor(logging.INFO):
+            return
+        handler = self._handler
+        if not isinstance(handler, logging.StreamHandler):
+            for fields in batch:
+                self._logger.handle(self._record(fields))
+            return
+        lines = "".join(handler.format(self._record(fields)) + "\n" for fields in batch)
+        with handler.lock or contextlib.nullcontext():
+            handler.stream.write(lines)
+            handler.stream.flush()
+
+    def _record(self, fields: dict[str, Any]) -> logging.LogRecord:
+        record = logging.LogRecord(self._logger.name, logging.INFO, self._path, self._line,
+                                   self._message, None, None, self._function)
+        record.__dict__.update(fields)
+        return record
 
 
 _loggers: dict[str, Logger] = {}

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 
 from snapshot_purge.clock import Clock
 from snapshot_purge.ice import CallStats
+from snapshot_purge.logs import BatchLines
 from snapshot_purge.model import FileOutcome, Result, RunIdentity, Trigger
 
 FILE_MESSAGE = "snapshot_file"
@@ -69,6 +70,9 @@ class Reporter:
 
     def __post_init__(self) -> None:
         self._started = self.clock()
+        code = Reporter.files.__code__
+        self._lines = BatchLines(self.logger, FILE_MESSAGE,
+                                 (code.co_filename, code.co_firstlineno, code.co_name))
 
     def run_keys(self) -> dict[str, Any]:
         """Fields on every line of this run."""
@@ -84,50 +88,57 @@ class Reporter:
         return keys
 
     def file(self, outcome: FileOutcome, rule: str | None) -> None:
-        self._log_file(
-            outcome.result,
-            job_id=outcome.file.job_id,
-            create_timestamp=outcome.file.create_timestamp,
-            reason=outcome.reason,
-            delete_original_file=outcome.delete_original_file,
-            api_request_id=outcome.api_request_id,
-            oss_object=outcome.file.oss_object,
-            rule=rule,
-        )
+        self.files([outcome], rule)
+
+    def files(self, outcomes: list[FileOutcome], rule: str | None) -> None:
+        """One line per file: the outcomes of one delete call, written as one batch."""
+        self._write([
+            {
+                "job_id": outcome.file.job_id,
+                "create_timestamp": outcome.file.create_timestamp,
+                "reason": outcome.reason,
+                "delete_original_file": outcome.delete_original_file,
+                "api_request_id": outcome.api_request_id,
+                "oss_object": outcome.file.oss_object,
+                "rule": rule,
+                "result": outcome.result.value,
+            }
+            for outcome in outcomes
+        ], [outcome.result for outcome in outcomes])
 
     def object_without_record(
         self, job_id: str, oss_object: str, create_timestamp: int | None, api_request_id: str | None
     ) -> None:
         """An OSS event named an object whose record is not (or no longer) in ICE."""
-        self._log_file(
-            Result.NOT_FOUND,
-            job_id=job_id,
-            create_timestamp=create_timestamp,
-            reason="NoRecord",
-            delete_original_file=False,
-            api_request_id=api_request_id,
-            oss_object=oss_object,
-        )
+        self._write([{
+            "job_id": job_id,
+            "create_timestamp": create_timestamp,
+            "reason": "NoRecord",
+            "delete_original_file": False,
+            "api_request_id": api_request_id,
+            "oss_object": oss_object,
+            "result": Result.NOT_FOUND.value,
+        }], [Result.NOT_FOUND])
 
     def past_retention(self, job_id: str, oss_object: str, create_timestamp: int | None) -> None:
         """A removed object older than every retention cutoff: the sweep's business, no call."""
-        self._log_file(
-            Result.SKIPPED,
-            job_id=job_id,
-            create_timestamp=create_timestamp,
-            reason="PastRetention",
-            delete_original_file=False,
-            oss_object=oss_object,
-        )
+        self._write([{
+            "job_id": job_id,
+            "create_timestamp": create_timestamp,
+            "reason": "PastRetention",
+            "delete_original_file": False,
+            "oss_object": oss_object,
+            "result": Result.SKIPPED.value,
+        }], [Result.SKIPPED])
+
+    def _write(self, lines: list[dict[str, Any]], results: list[Result]) -> None:
+        self._lines.write(lines)
+        with self._lock:
+            self.counts.update(results)
+        self._show()
 
     def listed(self, count: int) -> None:
         self.listed_files += count
-        self._show()
-
-    def _log_file(self, result: Result, **fields: Any) -> None:
-        self.logger.info(FILE_MESSAGE, extra={**fields, "result": result.value})
-        with self._lock:
-            self.counts[result] += 1
         self._show()
 
     def _show(self) -> None:
