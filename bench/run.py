@@ -204,8 +204,9 @@ def table(lines: list[dict[str, Any]]) -> str:
             notes.append(f"machine: {line['cpus']} CPUs, Python {line['python']}, load average at"
                          f" the end {line['load_avg_end'][0]:.2f}")
         elif line["shape"] == "log-line":
-            notes.append(f"log-line: {line['us_per_line']:.1f} us per file line, best batch"
-                         f" {line['best_batch_us_per_line']:.1f} (goal <="
+            notes.append(f"log-line: {line['us_per_line']:.1f} us per file line, 200 to a"
+                         f" delete call (best round {line['best_round_us_per_line']:.1f}; one at a"
+                         f" time {line['us_per_line_one_at_a_time']:.1f}) (goal <="
                          f" {GOALS.log_line_us:g}: {'met' if line['met'] else 'NOT MET'}; cores"
                          f" busy {line['machine_busy_share']})")
     if len(rows) == 1:
