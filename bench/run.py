@@ -167,6 +167,10 @@ def percent(share: float) -> str:
     return f"{share:.2%}"
 
 
+def missed(goals: dict[str, Any], goal: str) -> str:
+    return "!" if goals.get(goal) is False else ""
+
+
 def cpu_cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -182,11 +186,14 @@ def table(lines: list[dict[str, Any]]) -> str:
             # The sequential loop, a comparison, has no CPU figures and no goals.
             cpu = line.get("cpu_s", {})
             others = cpu.get("others")
+            goals = line.get("goals", {})
             rows.append((
                 line["shape"], f"{line['files_due']:,}", f"{line['bound_s']:.1f}",
                 f"{line['wall_s']:.1f}", f"{line['wall_vs_bound']:.3f}",
-                f"{line['call_efficiency']:.4f}", percent(line["throttled_share"]),
-                f"{line['peak_rss_mb']:.0f}" if "peak_rss_mb" in line else "-",
+                f"{line['call_efficiency']:.4f}" + missed(goals, "call_efficiency"),
+                percent(line["throttled_share"]) + missed(goals, "throttled"),
+                f"{line['peak_rss_mb']:.0f}" + missed(goals, "peak_rss")
+                if "peak_rss_mb" in line else "-",
                 cpu_cell(cpu.get("handler")), cpu_cell(cpu.get("emulator")),
                 "-" if others is None else percent(others / (cpu["cores"] * line["wall_s"])),
                 line["goals"]["wall"] if "goals" in line else "-",
@@ -220,6 +227,7 @@ def table(lines: list[dict[str, Any]]) -> str:
         "CPU s: CPU seconds while the sweep ran (the handler's: all its processes together)",
         "others: the share of the cores that other processes used meanwhile",
         "CPU-bound: the CPU time the run took would not fit in the time the goal allows",
+        "!: the figure misses its goal",
     ])
     goals = (f"goals: calls eff >= {GOALS.call_efficiency}, wall <= {GOALS.wall_vs_bound} x bound"
              f" (unless CPU-bound), throttled < {percent(GOALS.throttled_share)}, peak RSS <"
