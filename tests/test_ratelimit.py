@@ -99,6 +99,30 @@ def test_a_ceiling_is_never_exceeded_and_one_below_the_cap_is_never_throttled(
         assert not any(flag for _, flag in calls)
 
 
+def test_a_caller_waiting_for_its_slot_when_a_throttled_answer_comes_waits_for_the_window(
+) -> None:
+    time = FakeTime()
+    others: list[AdaptiveRateLimiter] = []
+    armed = False
+
+    def sleep(seconds: float) -> None:
+        time.now += seconds
+        if armed and time.now < 101.0:
+            others[0].on_throttled()  # another caller's answer, while this one sleeps
+
+    limiter = AdaptiveRateLimiter(None, start_rate=20.0, clock=time.clock, sleep=sleep)
+    others.append(limiter)
+    for _ in range(10):
+        limiter.acquire()
+        limiter.on_success()
+    armed = True
+
+    limiter.acquire()
+
+    # The first of the ten accepted calls went at 100.0: the window had room again at 101.0.
+    assert time.now >= 101.0
+
+
 def test_a_throttling_episode_is_estimated_once_and_the_window_is_waited_out() -> None:
     time = FakeTime()
     limiter = AdaptiveRateLimiter(1000.0, start_rate=1000.0, clock=time.clock, sleep=time.sleep)

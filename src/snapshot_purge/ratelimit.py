@@ -52,6 +52,7 @@ class AdaptiveRateLimiter:
         self._accepted: deque[float] = deque()
         self._next_slot = 0.0
         self._climbed_at: float | None = None
+        self._throttled_answers = 0
 
     @property
     def rate(self) -> float:
@@ -64,15 +65,23 @@ class AdaptiveRateLimiter:
             return self._estimate
 
     def acquire(self) -> None:
-        """Block until this call's turn."""
-        with self._lock:
-            now = self._clock()
-            waiting = self._next_slot > now
-            self._climb(now, waiting)
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + 1.0 / self._rate
-        if slot > now:
+        """Block until this call's turn. A throttled answer that comes in while a caller waits
+        for its slot sends it back to the queue: the slot was given out for a window that has
+        just turned out to be full, and going ahead would only be throttled too."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                waiting = self._next_slot > now
+                self._climb(now, waiting)
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + 1.0 / self._rate
+                throttled_before = self._throttled_answers
+            if slot <= now:
+                return
             self._sleep(slot - now)
+            with self._lock:
+                if self._throttled_answers == throttled_before:
+                    return
 
     def _climb(self, now: float, waiting: bool) -> None:
         """Slow start, until the first throttled answer: grow only while callers queue here, so
@@ -92,6 +101,7 @@ class AdaptiveRateLimiter:
         """
         with self._lock:
             now = self._clock()
+            self._throttled_answers += 1
             self._forget_before(now - WINDOW_S)
             if self._estimate is None or now - self._throttled_at >= WINDOW_S:
                 accepted = len(self._accepted)
