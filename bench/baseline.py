@@ -20,6 +20,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 
 from emulator.signing import AccessKey
 from snapshot_purge.ice import iso_seconds
+from snapshot_purge.model import DAY_MS
 
 T = TypeVar("T")
 
@@ -31,6 +32,12 @@ class Window:
     job_id: str
     start_ms: int
     end_ms: int
+
+
+def day_windows(span: tuple[int, int]) -> list[tuple[int, int]]:
+    """[start, end) in windows of a day, as a hand-written loop lists it."""
+    start, end = span
+    return [(at, min(at + DAY_MS, end)) for at in range(start, end, DAY_MS)]
 
 
 @dataclass

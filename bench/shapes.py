@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.baseline import Window, sequential_sweep
+from bench.baseline import Window, day_windows, sequential_sweep
 from bench.measure import (
     ACTIONS,
     GOALS,
@@ -46,7 +46,6 @@ from bench.processes import (
 from emulator.seed import seed
 from emulator.store import Store
 from snapshot_purge.model import DAY_MS
-from snapshot_purge.plan import day_windows
 
 RETENTION_DAYS = 1 / 24
 RETENTION_MS = round(RETENTION_DAYS * DAY_MS)

@@ -11,36 +11,10 @@ from hypothesis import strategies as st
 
 from snapshot_purge.errors import ApiFailure
 from snapshot_purge.model import DAY_MS, MAX_TIMESTAMPS_PER_DELETE, FilePage, SnapshotFile
-from snapshot_purge.plan import (
-    WindowPaging,
-    batched,
-    day_windows,
-    floor_second,
-    merge_ranges,
-)
+from snapshot_purge.plan import WindowPaging, batched, floor_second, merge_ranges
 
 JOB = "job"
 BASE_MS = 1_764_000_000_000
-
-
-@given(start=st.integers(BASE_MS, BASE_MS + 10 * DAY_MS), length=st.integers(0, 9 * DAY_MS))
-def test_day_windows_cover_the_range_exactly_each_asked_in_at_most_a_day(start: int, length: int
-                                                                        ) -> None:
-    windows = day_windows((start, start + length))
-
-    if length == 0:
-        assert windows == []
-        return
-    assert windows[0][0] == start and windows[-1][1] == start + length
-    for before, after in pairwise(windows):
-        assert before[1] == after[0]
-    assert all(begin < end for begin, end in windows)
-    # What the API is asked: whole seconds, at most one day (a resumed range starts mid-second).
-    assert all(
-        WindowPaging((begin, end)).request()[1] - WindowPaging((begin, end)).request()[0] <= DAY_MS
-        for begin, end in windows
-    )
-    assert len(windows) <= -(-(start + length - floor_second(start)) // DAY_MS)
 
 
 @given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1000)), max_size=30))
@@ -66,6 +40,7 @@ class SecondPrecisionService:
     calls: int = 0
 
     def page(self, start_ms: int, end_ms: int) -> FilePage:
+        assert start_ms % 1000 == 0 and end_ms % 1000 == 0 and end_ms - start_ms <= DAY_MS
         self.calls += 1
         inside = [s for s in self.stamps if start_ms <= s < end_ms]
         page = inside[: self.limit]
@@ -146,6 +121,38 @@ def test_a_split_window_is_listed_once_by_its_two_halves_for_at_most_one_more_ca
 
     assert sorted(seen) == stamps and len(seen) == len(stamps)
     assert service.calls <= whole.calls + (rest is not None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stamps=st.lists(st.integers(BASE_MS, BASE_MS + 9 * DAY_MS), unique=True, max_size=400),
+       limit=st.integers(2, 100), repeat=st.booleans(), start=st.integers(0, 2 * DAY_MS),
+       length=st.integers(1, 7 * DAY_MS))
+def test_a_range_of_days_is_paged_continuously_for_the_fewest_calls(
+    stamps: list[int], limit: int, repeat: bool, start: int, length: int
+) -> None:
+    stamps.sort()
+    window = (BASE_MS + start, BASE_MS + start + length)
+    service = SecondPrecisionService(stamps, repeat, limit)
+
+    seen = drain(service, WindowPaging(window))
+
+    inside = [s for s in stamps if window[0] <= s < window[1]]
+    assert seen == inside
+    # One call per day the range touches at least, one per page at most beside: never a
+    # partial page for every fixed day window.
+    days = -(-(window[1] - floor_second(window[0])) // DAY_MS)
+    assert service.calls <= days + -(-len(inside) // (limit - 1)) + 1
+
+
+def test_sparse_snapshots_over_days_take_no_partial_page_per_day() -> None:
+    every_ten_minutes = list(range(BASE_MS, BASE_MS + 3 * DAY_MS, 600_000))
+    service = SecondPrecisionService(every_ten_minutes, False, 100)
+
+    seen = drain(service, WindowPaging((BASE_MS, BASE_MS + 3 * DAY_MS)))
+
+    # 432 files: 5 pages of 100 in one go; fixed one-day windows would take 3 x 2 = 6 calls.
+    assert seen == every_ten_minutes
+    assert service.calls == -(-len(every_ten_minutes) // 100) == 5
 
 
 def test_paging_that_does_not_advance_stops_with_an_error() -> None:

@@ -2,7 +2,7 @@
 
 It carries everything that decides what the resumed run does: the run it belongs to, dry run or
 not, each job's delete setting and rule, and the QPS share of a shard. What is
-left is kept as ranges per job (split into one-day windows only when listing), explicit timestamps
+left is kept as ranges per job (asked for a day at a time only when listing), explicit timestamps
 packed as deltas, and jobs not yet started as the selection and policy that produce them, so its
 size is bounded by the request's own, never by how long the run's windows are.
 

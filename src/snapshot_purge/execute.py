@@ -1,12 +1,12 @@
 """Runs a plan's jobs: a listing stage and a delete stage, fed by one scheduler.
 
 One thread schedules and owns every piece of state; pool threads only make calls. Listing never
-waits for deleting: a full batch of 200 goes to the delete stage while its window is still being
-listed. Batches fill across all the windows of a job, so a job takes ceil(due / 200) deletes
-however its time range is split. When there are fewer windows than workers, a large window is
-split in two at its middle, as long as each half still holds enough pages that the extra partial
-page costs under 2% of the listing. Memory is bounded: listing pauses while too many files wait
-for deletion, and jobs are taken one after another, in order.
+waits for deleting: a full batch of 200 goes to the delete stage while its range is still being
+listed. Batches fill across all the ranges of a job, so a job takes ceil(due / 200) deletes
+however its time range is split. When there are fewer ranges than workers, a long or dense range
+is split in two at its middle, as long as each half still takes enough calls that the extra
+partial page costs under 2% of the listing. Memory is bounded: listing pauses while too many
+files wait for deletion, and jobs are taken one after another, in order.
 
 A stop (deadline, permission denied) lets the calls under way finish, then works out exactly what
 is left of each job: the cursor resumes there with no file skipped and none done twice.
@@ -39,11 +39,11 @@ from snapshot_purge.model import (
     Result,
     SnapshotFile,
 )
-from snapshot_purge.plan import day_windows
 from snapshot_purge.report import Reporter
 
-# A split adds at most one partial page: halves of at least this many pages keep it under 2%.
-MIN_PAGES_PER_SPLIT_HALF = 60
+# A split adds at most one call (a partial page): halves of at least this many calls keep it
+# under 2%.
+MIN_CALLS_PER_SPLIT_HALF = 60
 # Files listed but not yet deleted, per worker, before listing waits for the delete stage.
 PENDING_FILES_PER_WORKER = 3 * MAX_TIMESTAMPS_PER_DELETE
 
@@ -194,8 +194,7 @@ class _Run:
 
     def _take(self, work: JobWork) -> JobState:
         self.taken += 1
-        windows = deque(w for span in work.ranges for w in day_windows(span))
-        job = JobState(work, windows)
+        job = JobState(work, deque(work.ranges))
         self.active.append(job)
         for stamp in work.timestamps:
             self._due(job, SnapshotFile(work.job_id, stamp), None)
@@ -270,21 +269,23 @@ class _Run:
                 )
             else:
                 self._due(job, file, unit)
-        if len(page.files) == MAX_FILES_PER_PAGE and not unit.paging.done:
+        if not unit.paging.done:
             self._maybe_split(unit, page)
         self._after_listing(job)
 
     def _maybe_split(self, unit: Unit, page: FilePage) -> None:
-        """Split while workers would otherwise idle, and only windows dense enough to pay."""
+        """Split while workers would otherwise idle, and only ranges long enough to pay: a day
+        is a call at least, and a full page tells how dense the files are."""
         if self.waiting or any(j.windows for j in self.active):
             return
         if sum(u.busy or u.ready for j in self.active for u in j.units) >= self.width:
             return
         stamps = [f.create_timestamp for f in page.files]
-        span_per_page = max(max(stamps) - min(stamps), 1)
+        full = len(stamps) == MAX_FILES_PER_PAGE
         paging = unit.paging
-        pages_left = (paging.end - paging.position) / span_per_page
-        if pages_left < 2 * MIN_PAGES_PER_SPLIT_HALF:
+        if paging.calls_left(max(stamps) - min(stamps) if full else None) < (
+            2 * MIN_CALLS_PER_SPLIT_HALF
+        ):
             return
         middle = (paging.position + paging.end) // 2
         rest = paging.split(middle - middle % SECOND_MS)

@@ -1,4 +1,4 @@
-"""Pure planning: what a job's window is, the API's one-day windows, and paging one window.
+"""Pure planning: what a job's window is, and paging a range a day at a time at most.
 
 Nothing here does I/O: listing answers come in as `FilePage` values.
 """
@@ -30,19 +30,6 @@ def floor_second(ms: int) -> int:
 
 def ceil_second(ms: int) -> int:
     return -(-ms // SECOND_MS) * SECOND_MS
-
-
-def day_windows(span: Range) -> list[Range]:
-    """Windows covering [start, end), oldest first, each listed by one call of at most a day.
-
-    A call asks in whole seconds, from the second a window starts in to the second it ends in,
-    so the windows are cut at whole seconds a day apart: a range resumed at a millisecond still
-    asks for no more than a day."""
-    start, end = span
-    if start >= end:
-        return []
-    return [(max(start, at), min(end, at + DAY_MS)) for at in range(floor_second(start), end,
-                                                                       DAY_MS)]
 
 
 def merge_ranges(ranges: Iterable[Range]) -> tuple[Range, ...]:
@@ -113,13 +100,16 @@ Policy = RetentionPolicy | RangePolicy
 
 
 class WindowPaging:
-    """Pages through one window, oldest first, returning every file in it exactly once.
+    """Pages through one time range of one job, oldest first, returning every file in it once.
+
+    A call asks for at most a day (the API's limit), from the second `position` falls in. When a
+    call's day holds no more files, the next one starts where it ended: a range of several days
+    costs max(ceil(files / 100), days) calls, not a partial page per fixed day window.
 
     `position` is exact to the millisecond: every file before it has been returned, none after
-    it. A call asks from the second `position` falls in (the API takes whole seconds), and what
-    comes back before `position` is dropped: the repeats at a page boundary, where
+    it. What comes back before it is dropped: the repeats at a page boundary, where
     `NextStartTime` (seconds) cuts into a second whose first files the last page held. Files
-    outside [start, end) are dropped too, whatever the service's idea of an inclusive end.
+    outside the range are dropped too, whatever the service's idea of an inclusive end.
     """
 
     def __init__(self, window: Range) -> None:
@@ -127,16 +117,20 @@ class WindowPaging:
         self.done = self.position >= self.end
 
     def request(self) -> Range:
-        """The StartTime/EndTime of the next call, in whole seconds."""
-        return floor_second(self.position), ceil_second(self.end)
+        """The StartTime/EndTime of the next call: whole seconds, at most a day."""
+        start = floor_second(self.position)
+        return start, min(ceil_second(self.end), start + DAY_MS)
 
     def accept(self, page: FilePage, job_id: str) -> list[SnapshotFile]:
+        _, asked_until = self.request()
         files = [f for f in page.files if self.position <= f.create_timestamp < self.end]
+        newest = max((f.create_timestamp for f in page.files), default=-1)
         next_start = page.next_start_ms
-        if next_start is None or next_start >= self.end:
-            self.position, self.done = self.end, True
+        if next_start is None or next_start >= asked_until:
+            # This call's day is listed: on from where it ended, or done.
+            self.position = max(self.position, asked_until, newest + 1)
+            self.done = self.position >= self.end
             return files
-        newest = max((f.create_timestamp for f in page.files), default=next_start - 1)
         advanced = max(next_start, newest + 1)
         if floor_second(advanced) <= floor_second(self.position) and not files:
             raise ApiFailure(
@@ -150,8 +144,14 @@ class WindowPaging:
         self.position = max(self.position, advanced)
         return files
 
+    def calls_left(self, span_per_page: float | None) -> float:
+        """At least one call per day left, and one per page where the density is known."""
+        left = self.end - self.position
+        days = left / DAY_MS
+        return days if span_per_page is None else max(days, left / max(span_per_page, 1.0))
+
     def split(self, at: int) -> WindowPaging | None:
-        """Hand [at, end) to a paging of its own, so that two workers list this window at once."""
+        """Hand [at, end) to a paging of its own, so that two workers list this range at once."""
         if not ceil_second(self.position) < at < self.end or at % SECOND_MS:
             return None
         rest = WindowPaging((at, self.end))
