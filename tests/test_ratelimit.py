@@ -152,7 +152,7 @@ def test_clean_answers_probe_back_up_to_the_ceiling_after_a_quiet_spell() -> Non
     time.now += PROBE_AFTER_S / 2
     limiter.on_success()
     assert limiter.rate == held
-    time.now += PROBE_AFTER_S
+    time.now += PROBE_AFTER_S / 2 + 1.0  # one second into the probe
     limiter.on_success()
     assert held < limiter.rate < 50.0 * HOLD
     time.now += 10 * PROBE_AFTER_S

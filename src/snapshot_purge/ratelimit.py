@@ -19,10 +19,10 @@ from collections import deque
 from snapshot_purge.clock import Clock, Sleep
 
 START_RATE = 20.0  # calls/s per action before anything is known: below the sister API's 30/s
-CLIMB_PER_S = 2.0  # slow start: the rate doubles per second while it is the bottleneck
-HOLD = 0.97  # run at this share of the estimated server cap
-PROBE_AFTER_S = 30.0  # quiet seconds before probing above the estimate again
-PROBE_GROWTH_PER_S = 0.03  # then grow by this much per second, compounded
+CLIMB_PER_S = 3.0  # slow start: the rate triples per second while it is the bottleneck
+HOLD = 0.98  # run at this share of the estimated server cap
+PROBE_AFTER_S = 15.0  # quiet seconds before probing above the estimate again
+PROBE_GROWTH_PER_S = 0.25  # then grow by this much per second, compounded
 UNKNOWN_CAP_CUT = 0.5
 MIN_RATE = 0.5  # calls per second; never stall completely
 MAX_RATE = 5_000.0  # no ICE quota is near this; it keeps the arithmetic finite
