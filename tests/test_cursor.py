@@ -70,16 +70,21 @@ def test_a_cursor_decodes_to_exactly_what_was_encoded(remainder: Remainder) -> N
 
 @settings(max_examples=100, deadline=None)
 @given(remainders, st.data())
-def test_a_cursor_cut_or_altered_in_copy_and_paste_is_refused(remainder: Remainder,
-                                                              data: st.DataObject) -> None:
+def test_a_cursor_cut_or_altered_in_copy_and_paste_is_refused_or_means_the_same(
+        remainder: Remainder, data: st.DataObject) -> None:
     token = cursor.encode(remainder)
     cut = data.draw(st.integers(len(cursor.PREFIX) + 1, len(token) - 1))
     # Flip the top bit of one base64 digit: never one of the unused bits of the last digit.
     flipped = token[:cut] + BASE64[BASE64.index(token[cut]) ^ 32] + token[cut + 1:]
 
-    for damaged in (token[:cut], flipped):
-        with pytest.raises(BadRequest, match=r"^Cursor: is damaged"):
-            cursor.decode(damaged)
+    with pytest.raises(BadRequest, match=r"^Cursor: is damaged"):
+        cursor.decode(token[:cut])
+    # Deflate ignores the padding bits after its end-of-block code, so a flip there is harmless:
+    # the one acceptable outcome besides a refusal is the very same remainder.
+    try:
+        assert cursor.decode(flipped) == remainder
+    except BadRequest as refused:
+        assert str(refused).startswith("Cursor: is damaged")
 
 
 def size(remainder: Remainder) -> int:
