@@ -1,7 +1,7 @@
 """Client-side rate limit per API action that finds the service's cap and holds just under it.
 
 ICE publishes no quota and quotas differ per account, so by default there is no fixed ceiling.
-The limiter starts at a safe rate and, while it is what holds the calls back, doubles it every
+The limiter starts at a safe rate and, while it is what holds the calls back, triples it every
 second (slow start). The first throttled answer shows the cap: a server that throttles at a
 per-second cap has, in the last second, accepted exactly what the cap allows, so the accepted
 count *is* the cap. From then on the limiter holds just under that estimate, and probes upward
