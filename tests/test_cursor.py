@@ -7,6 +7,7 @@ import random
 import string
 
 import pytest
+from emulator_support import NOW_MS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,6 @@ from snapshot_purge.rules import RetentionRule
 
 FC_ASYNC_PAYLOAD_LIMIT = 128 * 1024
 BASE64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
-NOW_MS = 1_795_176_007_000
 
 job_ids = st.text("0123456789abcdef", min_size=32, max_size=32)
 spans = st.tuples(st.integers(0, 10**13), st.integers(1, 10**11)).map(lambda s: (s[0], s[0] + s[1]))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from emulator_support import DELETE, JOB_A, JOB_B, LIST_FILES, NOW_MS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import Harness, TickingClock
@@ -21,9 +22,7 @@ from emulator.server import Emulator
 from emulator.store import Store
 from snapshot_purge.model import DAY_MS
 
-NOW_MS = 1_795_176_007_000
-JOBS = ("a1b2c3d4e5f60718293a4b5c6d7e8f90", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")
-LIST, DELETE = "ListLiveSnapshotFiles", "DeleteLiveSnapshotFiles"
+JOBS = (JOB_A, JOB_B)
 SWEEP = {"triggerTime": "2026-11-20T12:00:00Z", "triggerName": "sweep",
          "payload": json.dumps({"RetentionDays": 1, "LookbackDays": 1})}
 
@@ -67,7 +66,7 @@ def assert_accounted(harness: Harness, before: set[tuple[str, int]],
 
 
 def test_throttling_storm_is_ridden_out_by_the_adaptive_limit() -> None:
-    with fleet(Faults(qps={LIST: 20, DELETE: 5})) as harness:
+    with fleet(Faults(qps={LIST_FILES: 20, DELETE: 5})) as harness:
         before, due = harness.records(), due_keys(harness)
 
         summary = harness.invoke(SWEEP, ICE_MAX_QPS="200")
@@ -75,7 +74,7 @@ def test_throttling_storm_is_ridden_out_by_the_adaptive_limit() -> None:
         assert assert_accounted(harness, before, due, summary) == Counter({"OK": len(due)})
         assert summary["complete"] is True
         throttled = sum(harness.emulator.count(action, code="Throttling.User")
-                        for action in (LIST, DELETE))
+                        for action in (LIST_FILES, DELETE))
         assert summary["throttled"] == throttled > 0
         assert summary["retries"] >= summary["throttled"]
 

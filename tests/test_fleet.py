@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from emulator_support import DELETE, GET_JOB, HOUR_MS, LIST_FILES, LIST_JOBS, NOW_MS
 from support import Harness
 
 from devtools.fc_context import FcContext
@@ -21,11 +22,6 @@ from emulator.server import Emulator
 from emulator.store import Record, Store
 from snapshot_purge.errors import BadRequest
 from snapshot_purge.model import DAY_MS
-
-NOW_MS = 1_795_176_007_000  # 2026-11-20T12:00:07Z
-HOUR_MS = 3_600_000
-LIST_JOBS, GET_JOB = "ListLiveSnapshotJobs", "GetLiveSnapshotJob"
-LIST, DELETE = "ListLiveSnapshotFiles", "DeleteLiveSnapshotFiles"
 
 
 def job_id(n: int) -> str:
@@ -225,11 +221,12 @@ def test_shards_share_the_qps_budget_and_ride_out_the_cap_together() -> None:
     expected = due(store, {job_id(n) for n in range(8)}, now_ms - DAY_MS, now_ms - DAY_MS // 2)
     environment = {"SNAPSHOT_JOB_IDS": "*", "FANOUT_JOBS_PER_SHARD": "2", "ICE_MAX_QPS": "20"}
     with local_fleet(store, environment=environment,
-                     faults=Faults(qps={LIST: 20, DELETE: 20})) as fleet:
+                     faults=Faults(qps={LIST_FILES: 20, DELETE: 20})) as fleet:
         fleet.invoke_async(timer(now_ms, {"RetentionDays": 0.5, "LookbackDays": 0.5}))
         fleet.wait(timeout_s=600)
-        answered = sum(fleet.ice.count(action) for action in (LIST, DELETE))
-        throttled = sum(fleet.ice.count(action, "Throttling.User") for action in (LIST, DELETE))
+        answered = sum(fleet.ice.count(action) for action in (LIST_FILES, DELETE))
+        throttled = sum(fleet.ice.count(action, "Throttling.User")
+                        for action in (LIST_FILES, DELETE))
         oks = ok_lines(fleet)
         shards = [s for s in fleet.log_lines() if s["message"] == "purge_summary" and "shard" in s]
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from emulator_support import DELETE, JOB_A, JOB_B, LIST_FILES, NOW_MS
 from support import Harness, platform_fixture
 
 from devtools.fc_context import FcContext, FcCredentials
@@ -16,11 +17,6 @@ from emulator.server import Emulator
 from emulator.store import Record, Store
 from snapshot_purge.errors import BadRequest, PermissionDenied
 from snapshot_purge.model import DAY_MS
-
-NOW_MS = 1_795_176_007_000  # 2026-11-20T12:00:07Z
-JOB_A = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-JOB_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-LIST, DELETE = "ListLiveSnapshotFiles", "DeleteLiveSnapshotFiles"
 
 
 @pytest.fixture
@@ -78,11 +74,11 @@ def test_timer_sweep_deletes_exactly_the_files_past_retention_within_the_lookbac
                                 "Failed": 0}
     pages_per_job = -(-len(due) // 2 // 100)
     assert summary["api_calls"] == {
-        LIST: harness.emulator.count(LIST),
+        LIST_FILES: harness.emulator.count(LIST_FILES),
         DELETE: harness.emulator.count(DELETE),
     }
     assert harness.emulator.count(DELETE) == 2 * -(-len(due) // 2 // 200)
-    assert harness.emulator.count(LIST) <= 2 * (pages_per_job + 1)
+    assert harness.emulator.count(LIST_FILES) <= 2 * (pages_per_job + 1)
     assert harness.logs.summaries() == [{**harness.logs.summaries()[0], **summary}]
 
 
@@ -137,7 +133,7 @@ def test_explicit_list_reports_each_file_and_keeps_objects_unless_asked(harness:
     assert lines[(JOB_B, kept.create_timestamp)]["delete_original_file"] is False
     assert "oss_object" not in lines[(JOB_B, missing)]
     assert summary["trigger"] == "manual"
-    assert harness.emulator.count(LIST) == 0 and harness.emulator.count(DELETE) == 1
+    assert harness.emulator.count(LIST_FILES) == 0 and harness.emulator.count(DELETE) == 1
 
 
 def test_overlay_in_an_explicit_list_is_isolated_and_the_rest_deleted(harness: Harness) -> None:
@@ -296,7 +292,7 @@ def test_objects_removed_from_oss_lose_their_records_in_one_listing_and_one_dele
         assert (line["result"], line["oss_object"], line["trigger"]) == (
             "OK", record.oss_object, "oss")
         assert line["delete_original_file"] is False
-    assert harness.emulator.count(LIST) == 2 and harness.emulator.count(DELETE) == 2
+    assert harness.emulator.count(LIST_FILES) == 2 and harness.emulator.count(DELETE) == 2
     assert summary["ignored_objects"] == 1
 
 
@@ -363,7 +359,7 @@ def test_bad_input_is_refused_and_every_file_stays(harness: Harness, event: Any)
         harness.invoke(event)
 
     assert harness.records() == before and harness.objects() == objects
-    assert harness.emulator.count(LIST) == 0 and harness.emulator.count(DELETE) == 0
+    assert harness.emulator.count(LIST_FILES) == 0 and harness.emulator.count(DELETE) == 0
     (line,) = harness.logs.lines()
     assert line["message"] == "bad_request" and line["level"] == "ERROR"
 

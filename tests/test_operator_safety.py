@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from emulator_support import DELETE, JOB_A, JOB_B, LIST_FILES, NOW_MS
 from support import Harness, TickingClock
 
 from devtools.fc_context import FcContext, FcFunction
@@ -17,11 +18,6 @@ from emulator.server import Emulator
 from emulator.store import Record, Store
 from snapshot_purge.errors import BadRequest, PermissionDenied
 from snapshot_purge.model import DAY_MS
-
-NOW_MS = 1_795_176_007_000  # 2026-11-20T12:00:07Z
-JOB_A = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-JOB_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-LIST, DELETE = "ListLiveSnapshotFiles", "DeleteLiveSnapshotFiles"
 
 
 @pytest.fixture
@@ -103,7 +99,7 @@ def test_without_any_credentials_the_run_stops_at_the_first_call_saying_what_to_
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in str(denied.value)
     (summary,) = harness.logs.summaries()
     assert summary["level"] == "ERROR" and summary["retries"] == 0
-    assert harness.emulator.count(LIST) == 0
+    assert harness.emulator.count(LIST_FILES) == 0
 
 
 def test_450_named_files_go_in_three_calls_with_the_overlay_kept_apart(harness: Harness) -> None:

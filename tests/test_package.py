@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_support import JOB_A, JOB_B
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -26,8 +27,6 @@ from emulator.server import Emulator
 from emulator.store import Record, Store
 
 DRIVER = Path(__file__).with_name("package_driver.py")
-JOB_A = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-JOB_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 SEEDED_UNTIL_MS = 1_794_873_600_000  # 2026-11-17T00:00:00Z
 RANGE_START, RANGE_END = "2026-11-15T00:00:00Z", "2026-11-16T00:00:00Z"
 RANGE_START_MS, RANGE_END_MS = 1_794_700_800_000, 1_794_787_200_000

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from emulator_support import JOB_A, JOB_B
 from support import platform_fixture
 
 from snapshot_purge import cursor
@@ -20,8 +21,6 @@ from snapshot_purge.plan import RangePolicy, RetentionPolicy
 from snapshot_purge.request import OssEcho, RunPlan, build_plan
 from snapshot_purge.rules import RetentionRule
 
-JOB_A = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-JOB_B = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 NOW_MS = 1_764_050_400_000  # 2025-11-25T06:00:00Z
 SETTINGS = Settings(job_ids=(JOB_A,), retention_days=7, lookback_days=2)
 
