@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.faults import FaultInjector, Faults
-from snapshot_purge.ratelimit import HOLD, MIN_RATE, PROBE_AFTER_S, AdaptiveRateLimiter
+from snapshot_purge.ratelimit import (
+    HOLD,
+    MIN_RATE,
+    PROBE_AFTER_S,
+    START_RATE,
+    AdaptiveRateLimiter,
+)
 from snapshot_purge.retry import RetryPolicy, is_retryable
 
 ACTION = "DeleteLiveSnapshotFiles"
@@ -29,14 +35,15 @@ class FakeTime:
         self.now += seconds
 
 
-def test_calls_are_spaced_just_under_the_ceiling() -> None:
+def test_a_ceiling_is_the_pace_from_the_first_call_spaced_just_under_it() -> None:
     time = FakeTime()
-    limiter = AdaptiveRateLimiter(20.0, clock=time.clock, sleep=time.sleep)
+    ceiling = 4 * START_RATE
+    limiter = AdaptiveRateLimiter(ceiling, clock=time.clock, sleep=time.sleep)
 
-    for _ in range(41):
+    for _ in range(81):
         limiter.acquire()
 
-    assert abs(time.now - 100.0 - 40 / (20.0 * HOLD)) < 1e-9
+    assert abs(time.now - 100.0 - 80 / (ceiling * HOLD)) < 1e-9
 
 
 def run_against_cap(cap: float, ceiling: float | None, seconds: float, latency_s: float

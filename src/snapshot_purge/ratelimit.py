@@ -6,8 +6,8 @@ second (slow start). The first throttled answer shows the cap: a server that thr
 per-second cap has, in the last second, accepted exactly what the cap allows, so the accepted
 count *is* the cap. From then on the limiter holds just under that estimate, and probes upward
 only after a long quiet spell, in case the quota was raised. `ceiling` (ICE_MAX_QPS, or a shard's
-share of it) is held under the same way and never exceeded: for accounts that share the quota
-with other tools.
+share of it) is where the limiter starts, held under the same way and never exceeded: for fleets
+whose shards split the quota, and accounts that share it with other tools.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ class AdaptiveRateLimiter:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._floor = min(MIN_RATE, self.ceiling)
-        self._rate = max(self._floor, min(start_rate, self.ceiling))
+        # A rate the operator gave (the account's quota, or a shard's share of it) is known: the
+        # run starts there instead of climbing to it.
+        self._rate = max(self._floor, self.ceiling if ceiling is not None else start_rate)
         self._estimate: float | None = None  # the server cap, once a throttled answer showed it
         self._throttled_at = 0.0
         self._accepted: deque[float] = deque()
