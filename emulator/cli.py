@@ -6,6 +6,8 @@
     ice-emulator seed --db build/ice.db --jobs 100 --days 7 --interval 5
     ice-emulator state --db build/ice.db                   # or --endpoint 127.0.0.1:PORT
     ice-emulator delete-object --endpoint 127.0.0.1:PORT --bucket snapshot-bucket KEY ...
+    ice-emulator fc --ice-endpoint 127.0.0.1:PORT --access-key-id ID --access-key-secret SECRET
+                                                           # a local Function Compute endpoint
 
 `serve` prints one JSON line on stdout once it listens: endpoint and the credentials it accepts
 (random ones unless given), for scripts; and on stderr how to point a client at it.
@@ -23,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from emulator import cli_options, cli_seed, cli_serve
+from emulator.fc.cli import add_fc_parser, run_fc
 from emulator.server import LOOPBACK
 from emulator.store import JobState, StoreState
 
@@ -56,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--endpoint", required=True, help="a running emulator, host:port")
     delete.add_argument("--bucket", required=True)
     delete.add_argument("keys", nargs="+", metavar="KEY")
+
+    add_fc_parser(commands)
     return parser
 
 
@@ -133,4 +138,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "delete-object":
         return delete_objects(args)
+    if args.command == "fc":
+        return run_fc(args)
     return show_state(args)

@@ -1,4 +1,4 @@
-"""The FC endpoint's command (`python -m emulator.fc`, later `dev.py emulator fc`): one JSON line
+"""The FC endpoint's command (`dev.py emulator fc`): one JSON line
 to script against, the function's environment from the flags, and one-line refusals of bad ones."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fc_support import PROBE, PROBE_CODE, ROOT, fc_client, sync_result
 
 from emulator.signing import AccessKey
 
-COMMAND = [sys.executable, "-m", "emulator.fc"]
+COMMAND = [sys.executable, str(ROOT / "dev.py"), "emulator", "fc"]
 PROBE_FLAGS = ["--function", PROBE, "--handler", "probe.handler", "--code-path", str(PROBE_CODE)]
 
 

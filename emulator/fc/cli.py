@@ -1,6 +1,6 @@
 """The local Function Compute endpoint from the command line, beside the ICE emulator:
 
-    python3 dev.py emulator serve --seed-jobs 3            # prints the ICE endpoint and its keys
+    python3 dev.py emulator serve --jobs 3                 # prints the ICE endpoint and its keys
     python3 dev.py emulator fc --ice-endpoint 127.0.0.1:PORT --access-key-id ID \\
         --access-key-secret SECRET [--security-token TOKEN] --env SNAPSHOT_JOB_IDS=*
 
@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from emulator.fc.config import RUNTIMES, FunctionConfig
 from emulator.fc.service import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOOPBACK, FunctionCompute
@@ -35,12 +36,11 @@ class UsageError(Exception):
     """A wrong option value: one line for the user, exit code 2."""
 
 
-def add_fc_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
-                  ) -> argparse.ArgumentParser:
+def add_fc_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """The `fc` command on a parent parser's subcommands; run it with `run_fc(args)`."""
-    parser = subparsers.add_parser("fc", help="run a local Function Compute endpoint until Ctrl-C",
-                                   description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "fc", help="run a local Function Compute endpoint until Ctrl-C", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_fc_options(parser)
     return parser
 
