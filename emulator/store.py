@@ -142,14 +142,6 @@ class Store(TemplateRows):
             db.execute("UPDATE jobs SET snapshots_taken = snapshots_taken + 1 WHERE job_id = ?",
                        (job.job_id,))
 
-    def newest_snapshot_ms(self, job_id: str) -> int | None:
-        """The newest snapshot file's timestamp (the overlay file aside)."""
-        with self._lock:
-            (newest,) = self._db.execute(
-                "SELECT MAX(create_timestamp) FROM records WHERE job_id = ? AND NOT is_overlay",
-                (job_id,)).fetchone()
-        return None if newest is None else int(newest)
-
     def records(self, job_id: str | None = None) -> list[Record]:
         """Every record (of one job), oldest first. For tests and small stores."""
         query = f"SELECT {RECORD_COLUMNS} FROM records"

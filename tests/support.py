@@ -13,7 +13,6 @@ from typing import Any
 from snapshot_purge.logs import make_logger
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_EVENTS = ROOT / "events"
 PLATFORM_FIXTURES = ROOT.parent / "shared" / "fixtures" / "events"
 
 _logger_ids = itertools.count()
@@ -25,11 +24,6 @@ def platform_fixture(name: str) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: the shared fixtures must sit beside the repository")
     loaded: dict[str, Any] = json.loads(path.read_text())
-    return loaded
-
-
-def sample_event(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((SAMPLE_EVENTS / name).read_text())
     return loaded
 
 

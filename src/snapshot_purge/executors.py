@@ -14,8 +14,6 @@ from snapshot_purge.model import FileOutcome, Result, SnapshotFile
 
 
 class DeleteExecutor(Protocol):
-    makes_calls: bool
-
     def delete(
         self, job_id: str, files: list[SnapshotFile], delete_original_file: bool
     ) -> list[FileOutcome]: ...
@@ -23,8 +21,6 @@ class DeleteExecutor(Protocol):
 
 class DryRunExecutor:
     """Reports what would be deleted; makes no delete call."""
-
-    makes_calls = False
 
     def delete(
         self, job_id: str, files: list[SnapshotFile], delete_original_file: bool
@@ -48,7 +44,6 @@ class ApiDeleteExecutor:
     """
 
     api: DeletingApi
-    makes_calls = True
 
     def delete(
         self, job_id: str, files: list[SnapshotFile], delete_original_file: bool

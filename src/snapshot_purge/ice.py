@@ -225,11 +225,7 @@ class IceApi:
             lambda client: client.list_live_snapshot_jobs_with_options(request, RuntimeOptions()),
         )
         jobs = tuple(
-            JobInfo(
-                str(item.job_id), str(item.job_name or ""), str(item.status or ""),
-                item.time_interval,
-            )
-            for item in body.job_list or ()
+            JobInfo(str(item.job_id), str(item.job_name or "")) for item in body.job_list or ()
         )
         return JobPage(jobs, int(body.total_count or 0))
 
@@ -240,9 +236,7 @@ class IceApi:
             job_id,
             lambda client: client.get_live_snapshot_job_with_options(request, RuntimeOptions()),
         )
-        return JobInfo(
-            job_id, str(body.job_name or ""), str(body.status or ""), body.time_interval
-        )
+        return JobInfo(job_id, str(body.job_name or ""))
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)

@@ -64,7 +64,6 @@ class JobSelection:
 class ResolvedJobs:
     work: tuple[JobWork, ...]
     not_found: tuple[JobNotFound, ...] = ()
-    discovered: int = 0
 
 
 def resolve(
@@ -79,7 +78,7 @@ def resolve(
     if selection.job_ids is None:
         jobs = discover(api, selection, as_of_ms=as_of_ms, concurrency=concurrency)
         work = tuple(policy.work_for(job.job_id, job.job_name) for job in jobs)
-        return ResolvedJobs(work, discovered=len(jobs))
+        return ResolvedJobs(work)
     ids = sorted(job_id for job_id in selection.job_ids if selection.wanted(job_id))
     if not policy.needs_job_names:
         return ResolvedJobs(tuple(policy.work_for(job_id, None) for job_id in ids))

@@ -76,8 +76,6 @@ class JobInfo:
 
     job_id: str
     job_name: str
-    status: str = ""
-    time_interval_s: int | None = None
 
 
 @dataclass(frozen=True)
