@@ -83,11 +83,13 @@ def refusal(*flags: str) -> tuple[int, str, str]:
     (["--max-async-retry-attempts", "9"], "max_async_retry_attempts 9: 0..8"),
     (["--access-key-id", "only-the-id"], "give both --access-key-id and --access-key-secret"),
     (["--code-path", "/no/such/dir"], "code_paths: no such directory: /no/such/dir"),
+    (["--port", "70000"], "argument --port: 70000 is not a TCP port"),
+    (["--timeout", "nan"], "timeout_s nan: more than 0"),
 ])
 def test_a_bad_flag_is_one_line_and_exit_code_2(flags: list[str], message: str) -> None:
     code, out, err = refusal(*flags)
     assert (code, out) == (2, "")
-    assert err.count("\n") == 1 and err.startswith("dev.py emulator fc: ")
+    assert err.count("\n") == 1 and err.startswith("ice-emulator fc: ")
     assert message in err
 
 
@@ -97,5 +99,5 @@ def test_a_busy_port_is_one_line_and_exit_code_2() -> None:
         taken.listen()
         code, out, err = refusal("--port", str(taken.getsockname()[1]))
     assert (code, out) == (2, "")
-    assert err.startswith("dev.py emulator fc: cannot listen on 127.0.0.1:")
+    assert err.startswith("ice-emulator fc: cannot listen on 127.0.0.1:")
     assert err.count("\n") == 1

@@ -23,13 +23,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from emulator import cli_options
 from emulator.fc.config import RUNTIMES, FunctionConfig
 from emulator.fc.service import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOOPBACK, FunctionCompute
 from emulator.signing import AccessKey
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FUNCTION = "ice-snapshot-purge"
-PROG = "dev.py emulator fc"
 
 
 class UsageError(Exception):
@@ -46,6 +46,7 @@ def add_fc_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argum
 
 
 def add_fc_options(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(prog=parser.prog)  # refusals name the command as it was called
     function = parser.add_argument_group("the function")
     function.add_argument("--function", default=DEFAULT_FUNCTION,
                           help=f"its name (default {DEFAULT_FUNCTION})")
@@ -77,7 +78,8 @@ def add_fc_options(parser: argparse.ArgumentParser) -> None:
     endpoint = parser.add_argument_group("the endpoint")
     endpoint.add_argument("--host", default=LOOPBACK,
                           help="address to listen on (default 127.0.0.1)")
-    endpoint.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    endpoint.add_argument("--port", type=cli_options.port, default=0,
+                          help="port (default 0: a free one)")
     endpoint.add_argument("--region", default=DEFAULT_REGION)
     endpoint.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
     endpoint.add_argument("--access-key-id", help="the key id to accept (default: random)")
@@ -90,14 +92,14 @@ def run_fc(args: argparse.Namespace) -> int:
         fc = FunctionCompute(credentials=_credentials(args), account_id=args.account_id,
                              region=args.region, host=args.host, port=args.port)
     except UsageError as error:
-        return _usage(str(error))
+        return _usage(args, str(error))
     except OSError as error:
-        return _usage(f"cannot listen on {args.host}:{args.port}: {error.strerror}")
+        return _usage(args, f"cannot listen on {args.host}:{args.port}: {error.strerror}")
     try:
         fc.add_function(_config(args, fc.endpoint))
     except (UsageError, ValueError) as error:
         fc.stop()
-        return _usage(str(error))
+        return _usage(args, str(error))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with fc:
@@ -116,8 +118,8 @@ def run_fc(args: argparse.Namespace) -> int:
     return 0
 
 
-def _usage(message: str) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+def _usage(args: argparse.Namespace, message: str) -> int:
+    print(f"{args.prog}: {message}", file=sys.stderr)
     return 2
 
 
