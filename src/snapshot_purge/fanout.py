@@ -24,7 +24,7 @@ from snapshot_purge.clock import Sleep
 from snapshot_purge.config import Endpoint, Settings
 from snapshot_purge.cursor import Remainder, encode
 from snapshot_purge.errors import ApiFailure, BadRequest, PermissionDenied
-from snapshot_purge.ice import Credentials, build_config
+from snapshot_purge.ice import Credentials, PerThreadClient, build_config
 from snapshot_purge.retry import RetryPolicy, is_retryable
 
 INVOKE = "InvokeFunction"
@@ -77,8 +77,7 @@ class FunctionInvoker:
         retry: RetryPolicy,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self._client_factory = client_factory
-        self._local = threading.local()
+        self._clients = PerThreadClient(client_factory)
         self.function_name = function_name
         self._retry = retry
         self._sleep = sleep
@@ -124,7 +123,7 @@ class FunctionInvoker:
             with self._lock:
                 self.calls += 1
             try:
-                self._client().invoke_function_with_options(
+                self._clients.get().invoke_function_with_options(
                     self.function_name, request, headers, RuntimeOptions()
                 )
                 return Dispatch(task, identity.hop, identity.shard, jobs, already=False)
@@ -148,12 +147,6 @@ class FunctionInvoker:
                         hint="Check FANOUT_ENDPOINT and the network.",
                     ) from None
             self._sleep(self._retry.backoff(attempt))
-
-    def _client(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = self._client_factory()
-        return client
 
 
 def fanout_endpoint(settings: Settings) -> Endpoint:

@@ -121,6 +121,21 @@ def build_config(
     return config
 
 
+class PerThreadClient:
+    """An SDK client for each thread that calls, made on its first call: threads then share no
+    client state and no connection."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+
+    def get(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._factory()
+        return client
+
+
 class IceApi:
     """Typed, retried, rate-limited calls to ICE. Safe to share between threads."""
 
@@ -134,8 +149,7 @@ class IceApi:
         stats: CallStats | None = None,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self._client_factory = client_factory
-        self._local = threading.local()
+        self._clients = PerThreadClient(client_factory)
         self._limiters = limiters
         self._retry = retry
         self._deadline = deadline
@@ -238,12 +252,6 @@ class IceApi:
         )
         return JobInfo(job_id, str(body.job_name or ""))
 
-    def _client(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = self._client_factory()
-        return client
-
     def _call(
         self, action: str, job_id: str | None, send: Callable[[Any], Any]
     ) -> tuple[Any, bool]:
@@ -258,7 +266,7 @@ class IceApi:
             limiter.acquire()
             self.stats.count_call(action)
             try:
-                response = send(self._client())
+                response = send(self._clients.get())
             except AlibabaCloudException as err:
                 code, status = str(err.code), err.status_code
                 if is_throttling(code):
